@@ -1,0 +1,88 @@
+# Edit conf-cc and conf-ld, not this file.
+# Plain POSIX make: no pattern rules, no GNU extensions.
+
+SHELL = /bin/sh
+PREFIX = /usr/local
+BINDIR = $(PREFIX)/bin
+MANDIR = $(PREFIX)/share/man
+DESTDIR =
+CONF_CC = conf-cc
+CONF_LD = conf-ld
+CLANG = clang
+FUZZTIME = 60
+
+it: earlytalker earlytalker-wrap
+
+compile: $(CONF_CC) Makefile
+	( echo '#!/bin/sh'; \
+	  echo '# generated from $(CONF_CC) by make; edit that file'; \
+	  echo 'exec '"`head -n 1 $(CONF_CC)`"' -c "$$@"' ) > compile
+	chmod 755 compile
+
+load: $(CONF_LD) Makefile
+	( echo '#!/bin/sh'; \
+	  echo '# generated from $(CONF_LD) by make; edit that file'; \
+	  echo 'main="$$1"; shift'; \
+	  echo 'exec '"`head -n 1 $(CONF_LD)`"' -o "$$main" "$$@"' ) > load
+	chmod 755 load
+
+earlytalker.o: compile earlytalker.c io.h smtp.h
+	./compile earlytalker.c
+
+wrap.o: compile wrap.c io.h smtp.h
+	./compile wrap.c
+
+io.o: compile io.c io.h smtp.h
+	./compile io.c
+
+smtp.o: compile smtp.c smtp.h
+	./compile smtp.c
+
+earlytalker: load earlytalker.o io.o smtp.o
+	./load earlytalker earlytalker.o io.o smtp.o
+
+earlytalker-wrap: load wrap.o io.o smtp.o
+	./load earlytalker-wrap wrap.o io.o smtp.o
+
+check: it
+	./test
+
+test: check
+
+install: it
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	cp earlytalker earlytalker-wrap $(DESTDIR)$(BINDIR)/
+	chmod 755 $(DESTDIR)$(BINDIR)/earlytalker \
+	    $(DESTDIR)$(BINDIR)/earlytalker-wrap
+	cp earlytalker.1 $(DESTDIR)$(MANDIR)/man1/earlytalker.1
+	cp earlytalker.1 $(DESTDIR)$(MANDIR)/man1/earlytalker-wrap.1
+	chmod 644 $(DESTDIR)$(MANDIR)/man1/earlytalker.1 \
+	    $(DESTDIR)$(MANDIR)/man1/earlytalker-wrap.1
+
+setup: install
+
+fuzz_smtp: fuzz/fuzz_smtp.c smtp.c smtp.h
+	$(CLANG) -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -I. \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -o fuzz_smtp fuzz/fuzz_smtp.c smtp.c
+
+fuzz: fuzz_smtp
+	rm -rf fuzz-corpus && mkdir fuzz-corpus && cp fuzz/seeds/* fuzz-corpus/
+	./fuzz_smtp -max_total_time=$(FUZZTIME) -max_len=4096 \
+	    -timeout=10 fuzz-corpus
+
+lint:
+	mandoc -Tlint -Wwarning earlytalker.1
+	shellcheck -s sh test
+	cppcheck --std=c99 --enable=warning,style,performance,portability \
+	    --error-exitcode=1 --inline-suppr -q \
+	    earlytalker.c wrap.c io.c smtp.c fuzz/fuzz_smtp.c
+	clang-tidy -quiet --warnings-as-errors='*' \
+	    -checks='-*,clang-analyzer-*,bugprone-*,cert-*,-cert-err33-c,-bugprone-easily-swappable-parameters' \
+	    earlytalker.c wrap.c io.c smtp.c -- -std=c99 -D_POSIX_C_SOURCE=200809L
+
+clean:
+	rm -f `cat TARGETS`
+	rm -rf fuzz-corpus
+
+.PHONY: it check test install setup fuzz lint clean

@@ -1,0 +1,243 @@
+/* io.c: the I/O both programs share. */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "smtp.h"
+
+static const char *logprog = "?";	/* program name in log lines */
+static char logprefix[200];		/* "PROG: IP pid N: " */
+
+/* Milliseconds on the monotonic clock: immune to clock steps. */
+long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return 0;
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Write all n bytes, over short writes and EINTR.  0, or -1 and errno. */
+int
+write_all(int fd, const char *buf, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, buf, n);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* One whole reply, CR LF added, in one write to the client on fd 1. */
+int
+reply(const char *line)
+{
+	char buf[SMTP_LINEMAX + 2];
+	size_t n = strlen(line);
+
+	if (n > SMTP_LINEMAX - 2)
+		n = SMTP_LINEMAX - 2;
+	memcpy(buf, line, n);
+	memcpy(buf + n, "\r\n", 2);
+	return write_all(1, buf, n + 2);
+}
+
+void
+log_init(const char *prog, const char *ip)
+{
+	logprog = prog;
+	(void)snprintf(logprefix, sizeof logprefix, "%s: %s pid %ld: ",
+	    prog, ip, (long)getpid());
+}
+
+static void
+log_v(const char *prefix, const char *fmt, va_list ap)
+{
+	char buf[LOGMAX];
+	size_t n;
+	int k;
+
+	k = snprintf(buf, sizeof buf - 1, "%s", prefix);
+	n = k < 0 ? 0 : (size_t)k;
+	if (n >= sizeof buf - 1)
+		n = sizeof buf - 2;
+	k = vsnprintf(buf + n, sizeof buf - 1 - n, fmt, ap);
+	n += k < 0 ? 0 : (size_t)k;
+	if (n >= sizeof buf - 1)
+		n = sizeof buf - 2;
+	buf[n++] = '\n';
+	(void)write_all(2, buf, n);	/* one write: lines never mix */
+}
+
+/* A line about this client: "PROG: IP pid N: " and the text. */
+void
+log_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_v(logprefix, fmt, ap);
+	va_end(ap);
+}
+
+/* A fatal line: "PROG: fatal: " and the text. */
+void
+log_fatal(const char *fmt, ...)
+{
+	char prefix[64];
+	va_list ap;
+
+	(void)snprintf(prefix, sizeof prefix, "%s: fatal: ", logprog);
+	va_start(ap, fmt);
+	log_v(prefix, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The client's address, for logs: $TCPREMOTEIP (escaped: the environment
+ * is not ours to trust blindly), else getpeername() on fd 0, else
+ * "unknown".  An IPv4-mapped IPv6 address is shown as IPv4.
+ */
+void
+peer_ip(char *out, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	const char *ip = getenv("TCPREMOTEIP");
+	const struct sockaddr_in6 *s6;
+	const struct sockaddr_in *s4;
+
+	if (ip != NULL && *ip != '\0') {
+		(void)smtp_escape(out, n, ip, strlen(ip) > 64 ? 64 :
+		    strlen(ip));
+		return;
+	}
+	(void)snprintf(out, n, "unknown");
+	memset(&ss, 0, sizeof ss);
+	if (getpeername(0, (struct sockaddr *)&ss, &len) == -1)
+		return;
+	if (ss.ss_family == AF_INET) {
+		s4 = (const struct sockaddr_in *)(const void *)&ss;
+		(void)inet_ntop(AF_INET, &s4->sin_addr, out, (socklen_t)n);
+	} else if (ss.ss_family == AF_INET6) {
+		s6 = (const struct sockaddr_in6 *)(const void *)&ss;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+			(void)inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12],
+			    out, (socklen_t)n);
+		else
+			(void)inet_ntop(AF_INET6, &s6->sin6_addr, out,
+			    (socklen_t)n);
+	}
+}
+
+/*
+ * The next command line from fd 0 into l, read before the deadline (on
+ * the monotonic clock).  Returns LINE_OK or LINE_LONG, IN_EOF, IN_TIMEOUT
+ * or IN_ERROR.
+ */
+int
+next_line(struct input *in, struct smtp_line *l, long long deadline)
+{
+	struct pollfd p;
+	long long left;
+	ssize_t r;
+	int st;
+
+	for (;;) {
+		while (in->pos < in->len) {
+			in->pos += smtp_getline(l, in->buf + in->pos,
+			    in->len - in->pos, &st);
+			if (st != LINE_MORE)
+				return st;
+		}
+		left = deadline - now_ms();
+		if (left <= 0)
+			return IN_TIMEOUT;
+		p.fd = 0;
+		p.events = POLLIN;
+		if (poll(&p, 1, left > 60000 ? 60000 : (int)left) == -1) {
+			if (errno == EINTR)
+				continue;
+			return IN_ERROR;
+		}
+		if (p.revents == 0)
+			continue;
+		r = read(0, in->buf, sizeof in->buf);
+		if (r == -1) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return errno == ECONNRESET ? IN_EOF : IN_ERROR;
+		}
+		if (r == 0)
+			return IN_EOF;
+		in->pos = 0;
+		in->len = (size_t)r;
+	}
+}
+
+/*
+ * End the session so that the last reply survives: send FIN (shutdown,
+ * or close if fd 1 is no socket), then read and discard what the client
+ * still sends, until it closes or DRAIN_MS pass.  Closing with unread
+ * input would send a reset, and a reset makes the client's kernel drop
+ * the reply before the client reads it.
+ */
+void
+close_clean(void)
+{
+	char buf[4096];
+	struct pollfd p;
+	long long deadline = now_ms() + DRAIN_MS, left;
+	ssize_t r;
+
+	if (shutdown(1, SHUT_WR) == -1)
+		(void)close(1);
+	for (;;) {
+		left = deadline - now_ms();
+		if (left <= 0)
+			return;
+		p.fd = 0;
+		p.events = POLLIN;
+		if (poll(&p, 1, (int)left) == -1) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if (p.revents == 0)
+			continue;
+		r = read(0, buf, sizeof buf);
+		if (r == 0 || (r == -1 && errno != EINTR && errno != EAGAIN))
+			return;
+	}
+}
+
+/* Milliseconds as "S.mmm" seconds, into buf. */
+char *
+elapsed(char *buf, size_t n, long long ms)
+{
+	if (ms < 0)
+		ms = 0;
+	(void)snprintf(buf, n, "%lld.%03lld", ms / 1000, ms % 1000);
+	return buf;
+}

@@ -1,0 +1,42 @@
+/* io.h: the I/O both programs share: clock, whole writes, log lines,
+ * the peer's address, bounded line reads and a clean close. */
+#ifndef IO_H
+#define IO_H
+
+#include <stddef.h>
+
+#include "smtp.h"
+
+#ifdef __GNUC__
+#define PRINTFLIKE(f, a) __attribute__((format(printf, f, a)))
+#define NORETURN __attribute__((noreturn))
+#else
+#define PRINTFLIKE(f, a)
+#define NORETURN
+#endif
+
+#define LOGMAX 1000		/* a log line, newline included, is shorter */
+#define DRAIN_MS 2000		/* input drained after the last reply */
+
+/* Client input with a buffer, for line reads. */
+struct input {
+	char buf[4096];
+	size_t pos, len;
+};
+
+#define IN_EOF 0		/* the client closed */
+#define IN_TIMEOUT (-1)		/* the deadline passed */
+#define IN_ERROR (-2)		/* read or poll failed; errno tells */
+
+long long now_ms(void);
+int write_all(int, const char *, size_t);
+int reply(const char *);
+void log_init(const char *, const char *);
+void log_line(const char *, ...) PRINTFLIKE(1, 2);
+void log_fatal(const char *, ...) PRINTFLIKE(1, 2);
+void peer_ip(char *, size_t);
+int next_line(struct input *, struct smtp_line *, long long);
+void close_clean(void);
+char *elapsed(char *, size_t, long long);
+
+#endif

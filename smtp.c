@@ -1,0 +1,479 @@
+/* smtp.c: parsers of client and server input, shared by earlytalker,
+ * earlytalker-wrap and the fuzz harness.  Pure functions: no I/O, no
+ * globals, no allocation; every loop is bounded by its input. */
+
+#include <stddef.h>
+#include <string.h>
+
+#include "smtp.h"
+
+static const struct {
+	const char *name;
+	int verb;
+} verbs[] = {
+	{ "AUTH", V_AUTH }, { "BDAT", V_BDAT }, { "DATA", V_DATA },
+	{ "EHLO", V_EHLO }, { "ETRN", V_ETRN }, { "EXPN", V_EXPN },
+	{ "HELO", V_HELO }, { "HELP", V_HELP }, { "MAIL", V_MAIL },
+	{ "NOOP", V_NOOP }, { "QUIT", V_QUIT }, { "RCPT", V_RCPT },
+	{ "RSET", V_RSET }, { "STARTTLS", V_STARTTLS }, { "VRFY", V_VRFY },
+	{ NULL, V_OTHER }
+};
+
+static int
+upper(int c)
+{
+	return (c >= 'a' && c <= 'z') ? c - 'a' + 'A' : c;
+}
+
+/* Do the n bytes at s spell word, ignoring ASCII case? */
+static int
+caseeq(const char *s, size_t n, const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (word[i] == '\0' || upper((unsigned char)s[i]) != word[i])
+			return 0;
+	return word[n] == '\0';
+}
+
+static int
+blank(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * Take bytes from in into l until a line ends at LF.  Returns the bytes
+ * taken; *st says LINE_MORE (all taken, no line yet), LINE_OK (l->buf holds
+ * the line without CR LF) or LINE_LONG (a line over SMTP_LINEMAX bytes
+ * ended; it was discarded as it came, so memory stays bounded).  A bare LF
+ * ends a line too; NUL bytes are kept and counted in l->len.
+ */
+size_t
+smtp_getline(struct smtp_line *l, const char *in, size_t n, int *st)
+{
+	size_t i;
+
+	if (l->ready) {
+		l->ready = 0;
+		l->len = 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (in[i] == '\n') {
+			*st = l->toolong ? LINE_LONG : LINE_OK;
+			if (l->toolong)
+				l->len = 0;
+			else if (l->len > 0 && l->buf[l->len - 1] == '\r')
+				l->len--;
+			l->buf[l->len] = '\0';
+			l->toolong = 0;
+			l->ready = 1;
+			return i + 1;
+		}
+		if (l->toolong)
+			continue;
+		if (l->len >= SMTP_LINEMAX - 1) {	/* room for LF */
+			l->toolong = 1;
+			continue;
+		}
+		l->buf[l->len++] = in[i];
+	}
+	*st = LINE_MORE;
+	return n;
+}
+
+/*
+ * The verb of a command line of n bytes, case-insensitive.  *arg, if not
+ * NULL, points past the verb and the blanks after it.
+ */
+int
+smtp_verb(const char *line, size_t n, const char **arg)
+{
+	size_t v, i;
+
+	for (v = 0; v < n && !blank(line[v]) && line[v] != '\r'; v++)
+		;
+	for (i = v; i < n && blank(line[i]); i++)
+		;
+	if (arg != NULL)
+		*arg = line + i;
+	if (v == 0)
+		return V_NONE;
+	for (i = 0; verbs[i].name != NULL; i++)
+		if (caseeq(line, v, verbs[i].name))
+			return verbs[i].verb;
+	return V_OTHER;
+}
+
+const char *
+smtp_verbname(int verb)
+{
+	size_t i;
+
+	for (i = 0; verbs[i].name != NULL; i++)
+		if (verbs[i].verb == verb)
+			return verbs[i].name;
+	return verb == V_NONE ? "empty line" : "unknown command";
+}
+
+/*
+ * Must a client wait for the reply to this command before it sends more?
+ * RFC 2920 section 3.1, with Exim's additions (STARTTLS, ETRN, unknown
+ * verbs).  BDAT, AUTH and QUIT never synchronise.
+ */
+int
+smtp_syncs(int verb)
+{
+	switch (verb) {
+	case V_DATA: case V_EHLO: case V_ETRN: case V_EXPN: case V_HELO:
+	case V_NOOP: case V_OTHER: case V_STARTTLS: case V_VRFY:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* A DATA command with nothing after it but blanks and CR? */
+static int
+maybedata(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < 4; i++)
+		if (upper((unsigned char)s[i]) != "DATA"[i])
+			return 0;
+	for (; i < n; i++)
+		if (!blank(s[i]) && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
+/* The size in "BDAT size [LAST]", or 0 if it is not a plain number. */
+static unsigned long long
+bdatsize(const char *s, size_t n)
+{
+	unsigned long long size = 0;
+	const char *arg;
+	size_t i;
+
+	(void)smtp_verb(s, n, &arg);
+	i = (size_t)(arg - s);
+	if (i >= n || arg[0] < '0' || arg[0] > '9')
+		return 0;
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+		if (size > (~0ULL - 9) / 10)
+			return 0;
+		size = size * 10 + (unsigned long long)(s[i] - '0');
+	}
+	if (i < n && !blank(s[i]) && s[i] != '\r')
+		return 0;
+	return size;
+}
+
+/*
+ * Scan n bytes of the client's stream.  Stops after each command line;
+ * *verb is then its verb (V_DATA only for a bare DATA, so that every byte
+ * of a DATA line can be held back, see smtp_cheld) and c->lastlen its
+ * length.  Otherwise *verb is -1.  Body, BDAT chunks and the stream after
+ * STARTTLS are passed over, never taken for commands.
+ */
+size_t
+smtp_cscan(struct smtp_client *c, const char *in, size_t n, int *verb)
+{
+	size_t i;
+	unsigned long long k;
+
+	*verb = -1;
+	for (i = 0; i < n; i++) {
+		switch (c->mode) {
+		case CS_BLIND:
+			return n;
+		case CS_CHUNK:
+			k = c->chunk < n - i ? c->chunk : n - i;
+			c->chunk -= k;
+			i += (size_t)k - 1;
+			if (c->chunk == 0)
+				c->mode = CS_CMD;
+			break;
+		case CS_BODY:
+			switch (in[i]) {
+			case '\r':
+				c->body = c->body == 3 ? 4 : 2;
+				break;
+			case '\n':
+				if (c->body == 4) {
+					c->mode = CS_CMD;
+					c->linelen = 0;
+				}
+				c->body = c->body == 2 ? 0 : 1;
+				break;
+			case '.':
+				c->body = c->body == 0 ? 3 : 1;
+				break;
+			default:
+				c->body = 1;
+			}
+			break;
+		default:
+			if (c->linelen < sizeof c->head)
+				c->head[c->linelen] = in[i];
+			c->linelen++;
+			if (in[i] != '\n')
+				break;
+			k = c->linelen < sizeof c->head ?
+			    c->linelen - 1 : sizeof c->head;
+			*verb = smtp_verb(c->head, (size_t)k, NULL);
+			if (*verb == V_DATA && (c->linelen > sizeof c->head ||
+			    !maybedata(c->head, (size_t)k)))
+				*verb = V_OTHER;
+			if (*verb == V_BDAT && c->chunking &&
+			    c->linelen <= sizeof c->head) {
+				c->chunk = bdatsize(c->head, (size_t)k);
+				if (c->chunk > 0)
+					c->mode = CS_CHUNK;
+			}
+			c->lastlen = c->linelen;
+			c->linelen = 0;
+			return i + 1;
+		}
+	}
+	return n;
+}
+
+/*
+ * How many of the bytes scanned so far belong to a command line that may
+ * yet turn out to be DATA.  The relay holds them back.
+ */
+size_t
+smtp_cheld(const struct smtp_client *c)
+{
+	if (c->mode != CS_CMD || c->linelen == 0 ||
+	    c->linelen >= sizeof c->head || !maybedata(c->head, c->linelen))
+		return 0;
+	return c->linelen;
+}
+
+/* The server said 354: the client's message body follows. */
+void
+smtp_cbody(struct smtp_client *c)
+{
+	c->mode = CS_BODY;
+	c->body = 0;
+	c->linelen = 0;
+}
+
+/* Is the reply text at s, n bytes, the keyword word, alone or with args? */
+static int
+keyword(const char *s, size_t n, const char *word)
+{
+	size_t k = strlen(word);
+
+	if (n < k || !caseeq(s, k, word))
+		return 0;
+	return n == k || blank(s[k]) || s[k] == '\r';
+}
+
+/*
+ * Scan n bytes of the server's stream.  Stops after each reply line and
+ * fills *rl: its code (-1 if the line is no reply, which counts as a last
+ * line), whether it is the last line of its reply, and, on the last line, the extensions the reply
+ * offered (PIPELINING, CHUNKING: an EHLO reply).  Otherwise rl->code is 0.
+ */
+size_t
+smtp_rscan(struct smtp_reply *r, const char *in, size_t n,
+    struct smtp_rline *rl)
+{
+	size_t i, k;
+	const char *h = r->head;
+
+	rl->code = 0;
+	rl->final = 0;
+	rl->ext = 0;
+	for (i = 0; i < n; i++) {
+		if (r->linelen < sizeof r->head)
+			r->head[r->linelen] = in[i];
+		r->linelen++;
+		if (in[i] != '\n')
+			continue;
+		k = r->linelen < sizeof r->head ?
+		    r->linelen - 1 : sizeof r->head;
+		r->linelen = 0;
+		if (k < 3 || h[0] < '1' || h[0] > '5' || h[1] < '0' ||
+		    h[1] > '9' || h[2] < '0' || h[2] > '9' ||
+		    (k > 3 && h[3] != ' ' && h[3] != '-' && h[3] != '\r')) {
+			rl->code = -1;	/* no reply line: it ends nothing */
+			rl->final = 1;
+			return i + 1;
+		}
+		rl->code = (h[0] - '0') * 100 + (h[1] - '0') * 10 +
+		    (h[2] - '0');
+		if (k > 4 && keyword(h + 4, k - 4, "PIPELINING"))
+			r->ext |= EXT_PIPELINING;
+		if (k > 4 && keyword(h + 4, k - 4, "CHUNKING"))
+			r->ext |= EXT_CHUNKING;
+		rl->final = k == 3 || h[3] != '-';
+		if (rl->final) {
+			rl->ext = r->ext;
+			r->ext = 0;
+		}
+		return i + 1;
+	}
+	return n;
+}
+
+/*
+ * C-escape n bytes of in into out (size outsize, NUL-terminated), so that
+ * no client byte can break a log line: \r \n \t \\ \" and \ooo for every
+ * byte outside 32..126.  Stops early rather than overflow; returns the
+ * input bytes written.
+ */
+size_t
+smtp_escape(char *out, size_t outsize, const char *in, size_t n)
+{
+	static const char oct[] = "01234567";
+	size_t i, o = 0;
+	unsigned char c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)in[i];
+		if (o + 5 > outsize)
+			break;
+		if (c == '\r' || c == '\n' || c == '\t' || c == '\\' ||
+		    c == '"') {
+			out[o++] = '\\';
+			out[o++] = c == '\r' ? 'r' : c == '\n' ? 'n' :
+			    c == '\t' ? 't' : (char)c;
+		} else if (c < 32 || c > 126) {
+			out[o++] = '\\';
+			out[o++] = oct[c >> 6];
+			out[o++] = oct[(c >> 3) & 7];
+			out[o++] = oct[c & 7];
+		} else
+			out[o++] = (char)c;
+	}
+	if (outsize > 0)
+		out[o] = '\0';
+	return i;
+}
+
+/*
+ * Operator text made safe for a reply line: bytes outside 32..126 become
+ * '?', cut to outsize - 1 bytes (rblsmtpd's rule).
+ */
+void
+smtp_text(char *out, size_t outsize, const char *in)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < outsize && in[i] != '\0'; i++)
+		out[i] = ((unsigned char)in[i] < 32 ||
+		    (unsigned char)in[i] > 126) ? '?' : in[i];
+	if (outsize > 0)
+		out[i] = '\0';
+}
+
+/*
+ * The reply text of a non-empty $EARLYTALKER value, made safe by
+ * smtp_text(); "Access denied" if it has none.  Returns 1 if the value
+ * asks for a permanent rejection (a leading '-', rblsmtpd's rule), else 0.
+ */
+int
+smtp_marked(char *out, size_t outsize, const char *value)
+{
+	int permanent = value[0] == '-';
+
+	smtp_text(out, outsize, value + permanent);
+	if (out[0] == '\0')
+		smtp_text(out, outsize, "Access denied");
+	return permanent;
+}
+
+/*
+ * Guess what n early bytes are: "smtp" (a known verb), "tls" (a TLS
+ * handshake record), "http" (a request line), "proxy" (a PROXY protocol
+ * v1 or v2 header) or "other".
+ */
+const char *
+smtp_class(const char *in, size_t n)
+{
+	static const char *const http[] = { "GET", "POST", "HEAD", "PUT",
+	    "DELETE", "OPTIONS", "CONNECT", "TRACE", "PATCH", NULL };
+	static const char v2sig[12] = "\r\n\r\n\0\r\nQUIT\n";
+	size_t v, i;
+
+	if (n >= 2 && in[0] == 0x16 && in[1] == 0x03)
+		return "tls";
+	if ((n >= 6 && memcmp(in, "PROXY ", 6) == 0) ||
+	    (n >= sizeof v2sig && memcmp(in, v2sig, sizeof v2sig) == 0))
+		return "proxy";
+	for (v = 0; v < n && !blank(in[v]) && in[v] != '\r' &&
+	    in[v] != '\n'; v++)
+		;
+	if (v == n || v == 0)	/* the verb may go on: no guess */
+		return "other";
+	for (i = 0; http[i] != NULL; i++)
+		if (in[v] == ' ' && v == strlen(http[i]) &&
+		    memcmp(in, http[i], v) == 0)
+			return "http";
+	return smtp_verb(in, v, NULL) == V_OTHER ? "other" : "smtp";
+}
+
+/*
+ * The address in a MAIL or RCPT argument ("FROM:<a@b> SIZE=9"): a pointer
+ * into arg (NUL-terminated) and its length in *n, without the brackets.
+ */
+const char *
+smtp_addr(const char *arg, size_t *n)
+{
+	const char *p = strchr(arg, ':');
+	size_t k;
+
+	p = p != NULL ? p + 1 : arg;
+	while (blank(*p))
+		p++;
+	if (*p == '<') {
+		p++;
+		for (k = 0; p[k] != '\0' && p[k] != '>'; k++)
+			;
+	} else
+		for (k = 0; p[k] != '\0' && !blank(p[k]); k++)
+			;
+	*n = k;
+	return p;
+}
+
+/*
+ * Decimal seconds with up to three decimals ("0", "0.25", "2", "1.5")
+ * into milliseconds; at most max milliseconds.  Returns 0 on success, -1
+ * on anything else: no sign, no exponent, no comma, no empty part.
+ */
+int
+smtp_seconds(const char *s, unsigned long max, unsigned long *ms)
+{
+	unsigned long v = 0, scale = 1000;
+	size_t i;
+
+	for (i = 0; s[i] >= '0' && s[i] <= '9'; i++) {
+		if (v > max / 10)
+			return -1;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (i == 0 || v > max / 1000)
+		return -1;
+	v *= 1000;
+	if (s[i] == '.') {
+		if (s[++i] < '0' || s[i] > '9')
+			return -1;
+		for (; s[i] >= '0' && s[i] <= '9'; i++) {
+			if (scale == 1)
+				return -1;	/* finer than a millisecond */
+			scale /= 10;
+			v += scale * (unsigned long)(s[i] - '0');
+		}
+	}
+	if (s[i] != '\0' || v > max)
+		return -1;
+	*ms = v;
+	return 0;
+}

@@ -1,0 +1,90 @@
+/* smtp.h: parsers of client and server input, shared by earlytalker,
+ * earlytalker-wrap and fuzz/fuzz_smtp.c.  Every function here is pure:
+ * no I/O, no globals, no allocation. */
+#ifndef SMTP_H
+#define SMTP_H
+
+#include <stddef.h>
+
+#define SMTP_LINEMAX 1000	/* longest command line taken, CR LF included */
+#define SMTP_SAMPLE 100		/* client bytes quoted in a log line */
+#define SMTP_TEXTMAX 200	/* operator text quoted in a reply */
+#define SMTP_HEAD 40		/* start of a line kept by the stream scanners */
+
+enum smtp_verb {
+	V_NONE,			/* empty line */
+	V_OTHER,		/* a verb we do not know */
+	V_AUTH, V_BDAT, V_DATA, V_EHLO, V_ETRN, V_EXPN, V_HELO, V_HELP,
+	V_MAIL, V_NOOP, V_QUIT, V_RCPT, V_RSET, V_STARTTLS, V_VRFY
+};
+
+/* One command line, as read by smtp_getline(). */
+struct smtp_line {
+	char buf[SMTP_LINEMAX];	/* the line without CR LF, NUL-terminated */
+	size_t len;		/* bytes in buf, NULs included */
+	int toolong;		/* 1: over SMTP_LINEMAX, discarding to LF */
+	int ready;		/* 1: buf holds a whole line, cleared on the
+				 * next call */
+};
+
+#define LINE_MORE 0		/* no line yet: feed more bytes */
+#define LINE_OK 1		/* a line is in buf */
+#define LINE_LONG 2		/* an overlong line ended; its text is gone */
+
+size_t smtp_getline(struct smtp_line *, const char *, size_t, int *);
+int smtp_verb(const char *, size_t, const char **);
+const char *smtp_verbname(int);
+int smtp_syncs(int);
+
+/* The client's side of a relayed session. */
+#define CS_CMD 0		/* command lines */
+#define CS_BODY 1		/* message body after 354, until CRLF.CRLF */
+#define CS_CHUNK 2		/* BDAT chunk: pass bytes uncounted */
+#define CS_BLIND 3		/* after STARTTLS: no more parsing */
+
+struct smtp_client {
+	int mode;		/* CS_* */
+	int body;		/* CRLF.CRLF matcher: 0 line start, 1 mid-line,
+				 * 2 CR mid-line, 3 dot, 4 dot CR */
+	unsigned long long chunk;	/* CS_CHUNK: bytes still to pass */
+	int chunking;		/* 1: the server offered CHUNKING */
+	char head[SMTP_HEAD];	/* start of the current command line */
+	size_t linelen;		/* bytes of the current line so far */
+	size_t lastlen;		/* bytes of the line that just ended */
+};
+
+size_t smtp_cscan(struct smtp_client *, const char *, size_t, int *);
+size_t smtp_cheld(const struct smtp_client *);
+void smtp_cbody(struct smtp_client *);
+
+/* The server's side of a relayed session. */
+#define EXT_PIPELINING 1
+#define EXT_CHUNKING 2
+
+struct smtp_reply {
+	char head[SMTP_HEAD];	/* start of the current reply line */
+	size_t linelen;
+	int ext;		/* EXT_* seen in this reply */
+};
+
+/* What one reply line says: code 0 if no line ended. */
+struct smtp_rline {
+	int code;		/* 100..599, or -1 if not a reply line */
+	int final;		/* 1: code followed by a space or the end */
+	int ext;		/* final line: EXT_* the whole reply offered */
+};
+
+size_t smtp_rscan(struct smtp_reply *, const char *, size_t,
+    struct smtp_rline *);
+
+/* Log and reply text. */
+size_t smtp_escape(char *, size_t, const char *, size_t);
+void smtp_text(char *, size_t, const char *);
+int smtp_marked(char *, size_t, const char *);
+const char *smtp_class(const char *, size_t);
+const char *smtp_addr(const char *, size_t *);
+
+/* Numbers. */
+int smtp_seconds(const char *, unsigned long, unsigned long *);
+
+#endif
