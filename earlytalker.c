@@ -108,6 +108,7 @@ main(int argc, char **argv)
 	ssize_t k;
 	int opt, n, r;
 
+	opterr = 0;	/* our usage line says it all */
 	while ((opt = getopt(argc, argv, "+dl:pqtvw:")) != -1) {
 		switch (opt) {
 		case 'd': defer = 1; break;

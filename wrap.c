@@ -98,7 +98,7 @@ responder(const char *marked)
 {
 	char text[SMTP_TEXTMAX + 1], buf[SMTP_TEXTMAX + 64];
 	char helo[FIELD + 1] = "", from[FIELD + 1] = "", to[FIELD + 1];
-	const char *code, *arg, *addr;
+	const char *code, *mailcode, *arg, *addr;
 	struct input in;
 	struct smtp_line l;
 	long long deadline = now_ms() + (long long)session_ms;
@@ -106,8 +106,14 @@ responder(const char *marked)
 	size_t n;
 
 	(void)signal(SIGPIPE, SIG_IGN);	/* no exec follows */
-	code = smtp_marked(text, sizeof text, marked) ? "550 5.7.1" :
-	    "450 4.7.1";
+	/* RFC 5321 section 4.3.2: 450 is for RCPT; MAIL takes 451 */
+	if (smtp_marked(text, sizeof text, marked)) {
+		code = "550 5.7.1";
+		mailcode = "550 5.7.1";
+	} else {
+		code = "450 4.7.1";
+		mailcode = "451 4.7.1";
+	}
 	memset(&in, 0, sizeof in);
 	memset(&l, 0, sizeof l);
 	(void)snprintf(buf, sizeof buf, "220 %s ESMTP", host);
@@ -153,12 +159,12 @@ responder(const char *marked)
 				errors++;
 			} else if (mailreject) {
 				(void)snprintf(buf, sizeof buf, "%s %s",
-				    code, text);
+				    mailcode, text);
 				(void)reply(buf);
 				errors++;
 				if (verbosity > 0)
 					log_line("reject: helo=<%s> from=<%s>:"
-					    " %s", helo, from, code);
+					    " %s", helo, from, mailcode);
 			} else {
 				havemail = 1;
 				err = reply("250 2.1.0 Ok");
@@ -241,11 +247,11 @@ static long long watch_start;	/* when that command came */
 static int starttls;		/* STARTTLS sent on, reply not seen yet */
 static int blind;		/* after 220 to STARTTLS: no parsing */
 
+/* scan_client() stops before the queue overflows: it always has room. */
 static void
 enqueue(int verb)
 {
-	if (qlen < QUEUE)
-		queue[(qhead + qlen++) % QUEUE] = verb;
+	queue[(qhead + qlen++) % QUEUE] = verb;
 }
 
 /* Move the bytes written on out of a buffer's way. */
@@ -279,7 +285,7 @@ scan_client(void)
 	while (scanned < cb.len) {
 		if (holding || watching != -1)
 			return 1;
-		if (starttls)
+		if (starttls || qlen == QUEUE)
 			return 0;	/* held until prog answers */
 		k = smtp_cscan(&cs, cb.d + scanned, cb.len - scanned, &verb);
 		scanned += k;
@@ -629,8 +635,10 @@ int
 main(int argc, char **argv)
 {
 	const char *marked, *h;
+	char ip[300];
 	int opt;
 
+	opterr = 0;	/* our usage line says it all */
 	while ((opt = getopt(argc, argv, "+D:T:h:mpqtv")) != -1) {
 		switch (opt) {
 		case 'D':
@@ -660,17 +668,25 @@ main(int argc, char **argv)
 	if (*argv == NULL)
 		die_usage();
 
+	log_init(PROG, "unknown");
 	marked = getenv("EARLYTALKER");
 	if ((marked == NULL || *marked == '\0') && !datacheck)
 		run(argv);	/* the common case costs one exec */
 
-	{
-		char ip[300];
-
-		peer_ip(ip, sizeof ip);
-		log_init(PROG, ip);
+	peer_ip(ip, sizeof ip);
+	log_init(PROG, ip);
+	/* trusted or exempt: as earlytalker, no check */
+	if (getenv("RELAYCLIENT") != NULL) {
+		if (verbosity > 1)
+			log_line("skip: relayclient");
+		run(argv);
 	}
-	if (marked != NULL && *marked != '\0') {
+	if (marked != NULL && *marked == '\0') {
+		if (verbosity > 1)
+			log_line("skip: exempt");
+		run(argv);
+	}
+	if (marked != NULL) {
 		if (host[0] == '\0') {
 			h = getenv("TCPLOCALHOST");
 			if (h != NULL && *h != '\0')
