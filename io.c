@@ -53,14 +53,13 @@ write_all(int fd, const char *buf, size_t n)
 int
 reply(const char *line)
 {
-	char buf[SMTP_LINEMAX + 2];
-	size_t n = strlen(line);
+	char buf[SMTP_LINEMAX + 1];
+	int n;
 
-	if (n > SMTP_LINEMAX - 2)
-		n = SMTP_LINEMAX - 2;
-	memcpy(buf, line, n);
-	memcpy(buf + n, "\r\n", 2);
-	return write_all(1, buf, n + 2);
+	n = snprintf(buf, sizeof buf, "%.*s\r\n", SMTP_LINEMAX - 2, line);
+	if (n < 0)
+		return -1;
+	return write_all(1, buf, (size_t)n);
 }
 
 void
@@ -82,7 +81,8 @@ log_v(const char *prefix, const char *fmt, va_list ap)
 	n = k < 0 ? 0 : (size_t)k;
 	if (n >= sizeof buf - 1)
 		n = sizeof buf - 2;
-	k = vsnprintf(buf + n, sizeof buf - 1 - n, fmt, ap);
+	/* ap comes from va_start in the callers: the analyzer misses it */
+	k = vsnprintf(buf + n, sizeof buf - 1 - n, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
 	n += k < 0 ? 0 : (size_t)k;
 	if (n >= sizeof buf - 1)
 		n = sizeof buf - 2;

@@ -342,8 +342,8 @@ smtp_escape(char *out, size_t outsize, const char *in, size_t n)
 		if (c == '\r' || c == '\n' || c == '\t' || c == '\\' ||
 		    c == '"') {
 			out[o++] = '\\';
-			out[o++] = c == '\r' ? 'r' : c == '\n' ? 'n' :
-			    c == '\t' ? 't' : (char)c;
+			out[o++] = (char)(c == '\r' ? 'r' : c == '\n' ? 'n' :
+			    c == '\t' ? 't' : c);
 		} else if (c < 32 || c > 126) {
 			out[o++] = '\\';
 			out[o++] = oct[c >> 6];
@@ -366,9 +366,11 @@ smtp_text(char *out, size_t outsize, const char *in)
 {
 	size_t i;
 
-	for (i = 0; i + 1 < outsize && in[i] != '\0'; i++)
-		out[i] = ((unsigned char)in[i] < 32 ||
-		    (unsigned char)in[i] > 126) ? '?' : in[i];
+	for (i = 0; i + 1 < outsize && in[i] != '\0'; i++) {
+		out[i] = in[i];
+		if ((unsigned char)in[i] < 32 || (unsigned char)in[i] > 126)
+			out[i] = '?';
+	}
 	if (outsize > 0)
 		out[i] = '\0';
 }

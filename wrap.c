@@ -567,8 +567,8 @@ relay(char **argv)
 		p[1].fd = pb.ok > pb.sent ? 1 : -1;
 		p[1].events = POLLOUT;
 		p[2].fd = sv[0];
-		p[2].events = (pin && pb.len < sizeof pb.d ? POLLIN : 0) |
-		    (cb.ok > cb.sent ? POLLOUT : 0);
+		p[2].events = (short)((pin && pb.len < sizeof pb.d ? POLLIN :
+		    0) | (cb.ok > cb.sent ? POLLOUT : 0));
 		if (p[2].events == 0)
 			p[2].fd = -1;
 		p[0].revents = p[1].revents = p[2].revents = 0;
