@@ -152,12 +152,14 @@ responder(const char *marked)
 			err = reply(buf);
 			break;
 		case V_MAIL:
-			addr = smtp_addr(arg, &n);
-			(void)smtp_escape(from, sizeof from, addr, n);
-			if (havemail) {
+			if (havemail) {	/* the log keeps the first sender */
 				(void)reply("503 5.5.1 Nested MAIL command");
 				errors++;
-			} else if (mailreject) {
+				break;
+			}
+			addr = smtp_addr(arg, &n);
+			(void)smtp_escape(from, sizeof from, addr, n);
+			if (mailreject) {
 				(void)snprintf(buf, sizeof buf, "%s %s",
 				    mailcode, text);
 				(void)reply(buf);
@@ -481,8 +483,9 @@ early(int s, pid_t pid)
 			break;
 	}
 	(void)shutdown(s, SHUT_WR);
-	/* pass on the replies prog owes for the commands before, no more */
-	from = pb.ok;
+	/* pass on the replies prog owes for the commands before, no more;
+	 * scan_prog() has scanned up to pb.len already */
+	from = pb.len;
 	while (owed > 0 && now_ms() < deadline) {
 		while (from < pb.len && owed > 0) {
 			from += smtp_rscan(&rs, pb.d + from, pb.len - from,
@@ -561,14 +564,14 @@ relay(char **argv)
 			(void)shutdown(sv[0], SHUT_WR);	/* pass on the EOF */
 			shut = 1;
 		}
-		/* what to wait for */
-		p[0].fd = cin && cb.len < sizeof cb.d ? 0 : -1;
+		/* what to wait for; fill() makes room of the bytes sent */
+		p[0].fd = cin && cb.len - cb.sent < sizeof cb.d ? 0 : -1;
 		p[0].events = POLLIN;
 		p[1].fd = pb.ok > pb.sent ? 1 : -1;
 		p[1].events = POLLOUT;
 		p[2].fd = sv[0];
-		p[2].events = (short)((pin && pb.len < sizeof pb.d ? POLLIN :
-		    0) | (cb.ok > cb.sent ? POLLOUT : 0));
+		p[2].events = (short)((pin && pb.len - pb.sent < sizeof pb.d ?
+		    POLLIN : 0) | (cb.ok > cb.sent ? POLLOUT : 0));
 		if (p[2].events == 0)
 			p[2].fd = -1;
 		p[0].revents = p[1].revents = p[2].revents = 0;
