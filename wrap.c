@@ -380,6 +380,8 @@ fill(int fd, struct buf *b)
 	ssize_t r;
 
 	compact(b);
+	if (b->len == sizeof b->d)
+		return -1;	/* no room: not an end of file */
 	r = read(fd, b->d + b->len, sizeof b->d - b->len);
 	if (r > 0)
 		b->len += (size_t)r;
@@ -406,13 +408,15 @@ flush(int fd, struct buf *b)
 
 /*
  * Wait for prog to end, bounded: REAP_MS, then SIGTERM, then SIGKILL.
+ * Its input is shut by now, so it is usually gone within a millisecond;
+ * the naps between looks grow, so a slow prog costs few wakeups.
  * Returns the exit status to pass on.
  */
 static int
 reap(pid_t pid)
 {
 	long long deadline = now_ms() + REAP_MS;
-	int status, sig = SIGTERM;
+	int status, sig = SIGTERM, nap = 1;
 	pid_t r;
 
 	for (;;) {
@@ -426,7 +430,9 @@ reap(pid_t pid)
 			sig = SIGKILL;
 			deadline = now_ms() + 2000;
 		}
-		(void)poll(NULL, 0, 10);
+		(void)poll(NULL, 0, nap);	/* 1, 2, 4 .. 128 ms */
+		if (nap < 128)
+			nap *= 2;
 	}
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
