@@ -625,13 +625,11 @@ smtp_proxy(const unsigned char *h, size_t n, size_t *need,
 	}
 	if (n > 16 + len)
 		return -1;
-	if ((h[12] & 0x0f) == 0)	/* LOCAL: a health check */
-		p->local = 1;
-	else if (h[13] == 0x11)		/* TCP over IPv4 */
+	if ((h[12] & 0x0f) == 1 && h[13] == 0x11)	/* TCP over IPv4 */
 		return proxy2(h + 16, len, AF_INET, p) == -1 ? -1 : (int)n;
-	else if (h[13] == 0x21)		/* TCP over IPv6 */
+	if ((h[12] & 0x0f) == 1 && h[13] == 0x21)	/* TCP over IPv6 */
 		return proxy2(h + 16, len, AF_INET6, p) == -1 ? -1 : (int)n;
-	else
-		p->local = 1;	/* UDP, UNIX, UNSPEC: not a TCP client */
+	/* LOCAL (a health check), or UDP, UNIX, UNSPEC: no TCP client */
+	p->local = 1;
 	return (int)n;
 }
