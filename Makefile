@@ -26,8 +26,11 @@ load: $(CONF_LD) Makefile
 	  echo 'exec '"`head -n 1 $(CONF_LD)`"' -o "$$main" "$$@"' ) > load
 	chmod 755 load
 
-earlytalker.o: compile earlytalker.c io.h smtp.h
+earlytalker.o: compile earlytalker.c io.h proxy.h smtp.h
 	./compile earlytalker.c
+
+proxy.o: compile proxy.c io.h proxy.h smtp.h
+	./compile proxy.c
 
 wrap.o: compile wrap.c io.h smtp.h
 	./compile wrap.c
@@ -38,8 +41,8 @@ io.o: compile io.c io.h smtp.h
 smtp.o: compile smtp.c smtp.h
 	./compile smtp.c
 
-earlytalker: load earlytalker.o io.o smtp.o
-	./load earlytalker earlytalker.o io.o smtp.o
+earlytalker: load earlytalker.o io.o proxy.o smtp.o
+	./load earlytalker earlytalker.o io.o proxy.o smtp.o
 
 earlytalker-wrap: load wrap.o io.o smtp.o
 	./load earlytalker-wrap wrap.o io.o smtp.o
@@ -77,10 +80,10 @@ lint:
 	# variableScope: KNF declares at the top of a function
 	cppcheck --std=c99 --enable=warning,style,performance,portability \
 	    --suppress=variableScope --error-exitcode=1 --inline-suppr -q \
-	    earlytalker.c wrap.c io.c smtp.c fuzz/fuzz_smtp.c
+	    earlytalker.c wrap.c io.c proxy.c smtp.c fuzz/fuzz_smtp.c
 	clang-tidy -quiet --warnings-as-errors='*' \
 	    -checks='-*,clang-analyzer-*,bugprone-*,cert-*,-cert-err33-c,-bugprone-easily-swappable-parameters' \
-	    earlytalker.c wrap.c io.c smtp.c -- -std=c99 -D_POSIX_C_SOURCE=200809L
+	    earlytalker.c wrap.c io.c proxy.c smtp.c -- -std=c99 -D_POSIX_C_SOURCE=200809L
 
 clean:
 	rm -f `cat TARGETS`

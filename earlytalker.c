@@ -5,28 +5,42 @@
  * handed to prog, which greets it.  A client that talks first is answered
  * 554 (or 421) here, or with -d marked in $EARLYTALKER for a later program.
  * The early bytes are peeked at, never consumed, so prog still reads them.
+ *
+ * Off by default: a 220- teaser line at the start of the wait (-b), a
+ * cache of clients that passed (-c), the PROXY protocol header of a load
+ * balancer (-P or $EARLYTALKER_PROXY), a random wait (-w min-max).
  */
 
 #include <sys/types.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io.h"
+#include "proxy.h"
 #include "smtp.h"
 
 #define PROG "earlytalker"
-#define USAGE "earlytalker [ -dpqtv ] [ -w seconds ] [ -l seconds ] " \
+#define USAGE "earlytalker [ -Pdpqtv ] [ -b text ] [ -C seconds ] " \
+	"[ -c dir ] [ -l seconds ] [ -w seconds[-seconds] ] [ -x cdb ] " \
 	"prog [ arg ... ]"
 #define REASON "Connecting host started transmitting before SMTP greeting"
-#define MAXREPLIES 20		/* replies in all after a 554 */
+#define MAXREPLIES 20		/* replies in all after a refusal */
+#define MAXWAIT 300000		/* -w, milliseconds */
+#define DAY 86400000UL		/* -C default, milliseconds */
 
 static void die_usage(void) NORETURN;
 static void reject(const char *, const char *, const char *) NORETURN;
@@ -35,8 +49,16 @@ static void run(char **) NORETURN;
 static int defer;		/* 1: -d, mark and exec; 0: reject */
 static int temporary;		/* 1: -t, 421; 0: -p, 554 */
 static int verbosity = 1;	/* 0 -q: errors; 1: decisions; 2 -v: all */
-static unsigned long wait_ms = 1000;	/* -w, 0..300000 */
+static unsigned long wait_min = 1000;	/* -w, 0..MAXWAIT ms */
+static unsigned long wait_max = 1000;	/* -w, wait_min..MAXWAIT ms */
 static unsigned long linger_ms = 2000;	/* -l, 0..30000 */
+static const char *teaser;	/* -b: text of the 220- line, or NULL */
+static int teased;		/* 1: the 220- line went out */
+static const char *cachedir;	/* -c: the pass cache, or NULL */
+static unsigned long ttl_ms = DAY;	/* -C, 1 s..30 days */
+static int proxyopt;		/* 1: -P, every client comes via PROXY */
+static const char *rulescdb;	/* -x: tcprules cdb for proxied clients */
+static char host[SMTP_TEXTMAX + 1];	/* our name, after a teaser */
 
 static void
 die_usage(void)
@@ -45,13 +67,25 @@ die_usage(void)
 	exit(100);
 }
 
+/* After a teaser every line of the greeting must say 220: finish it. */
+static void
+finish_greeting(void)
+{
+	char buf[SMTP_TEXTMAX + 16];
+
+	(void)snprintf(buf, sizeof buf, "220 %s ESMTP", host);
+	(void)reply(buf);
+}
+
 /*
- * Refuse the client: the 554 reply, then 503 to each further command line
- * until QUIT, the -l linger or MAXREPLIES (RFC 5321 section 3.1); or the
- * 421 reply, then close (section 3.8).  Then close cleanly and exit 0.
+ * Refuse the client.  first and text make the opening reply: the 554 of
+ * RFC 5321 section 3.1 or the 421 of section 3.8, in place of the
+ * greeting; after a teaser first is NULL and the 220 that finishes the
+ * greeting opens instead.  Then each command line gets each, until QUIT,
+ * the -l linger or MAXREPLIES.  A 421 closes.  Close cleanly, exit 0.
  */
 static void
-reject(const char *code554, const char *code421, const char *text)
+reject(const char *first, const char *text, const char *each)
 {
 	char buf[SMTP_TEXTMAX + 16];
 	struct input in;
@@ -60,10 +94,12 @@ reject(const char *code554, const char *code421, const char *text)
 	int replies = 1, st;
 
 	(void)signal(SIGPIPE, SIG_IGN);	/* no exec follows */
-	(void)snprintf(buf, sizeof buf, "%s %s", temporary ? code421 :
-	    code554, text);
-	if (reply(buf) == -1 || temporary)
-		goto done;
+	if (first != NULL) {
+		(void)snprintf(buf, sizeof buf, "%s %s", first, text);
+		if (reply(buf) == -1 || first[0] == '4')
+			goto done;
+	} else
+		finish_greeting();
 	memset(&in, 0, sizeof in);
 	memset(&l, 0, sizeof l);
 	deadline = now_ms() + (long long)linger_ms;
@@ -77,7 +113,7 @@ reject(const char *code554, const char *code421, const char *text)
 			(void)reply("221 2.0.0 Bye");
 			break;
 		}
-		if (reply("503 5.5.1 Bad sequence of commands") == -1)
+		if (reply(each) == -1 || each[0] == '4')
 			break;
 	}
 done:
@@ -91,26 +127,223 @@ run(char **argv)
 	(void)execvp(argv[0], argv);
 	log_fatal("unable to run %s: %s", argv[0], strerror(errno));
 	(void)signal(SIGPIPE, SIG_IGN);
+	if (teased)
+		finish_greeting();
 	(void)reply("421 4.3.0 Service temporarily unavailable");
 	exit(111);
+}
+
+/* "2" or "2-6": the wait, or a range to draw it from, in milliseconds. */
+static int
+parse_wait(const char *s, unsigned long *min, unsigned long *max)
+{
+	char buf[32];
+	const char *dash = strchr(s, '-');
+
+	if (dash == NULL) {
+		if (smtp_seconds(s, MAXWAIT, min) == -1)
+			return -1;
+		*max = *min;
+		return 0;
+	}
+	if ((size_t)(dash - s) >= sizeof buf)
+		return -1;
+	memcpy(buf, s, (size_t)(dash - s));
+	buf[dash - s] = '\0';
+	if (smtp_seconds(buf, MAXWAIT, min) == -1 ||
+	    smtp_seconds(dash + 1, MAXWAIT, max) == -1 || *min > *max)
+		return -1;
+	return 0;
+}
+
+/*
+ * A wait drawn uniformly from min..max milliseconds, from /dev/urandom,
+ * so that bots cannot learn it.  If the random source fails: max.
+ */
+static unsigned long
+draw_wait(unsigned long min, unsigned long max)
+{
+	unsigned char r[64];
+	uint32_t span = (uint32_t)(max - min) + 1, limit, v;
+	size_t i;
+	int fd;
+
+	if (min == max)
+		return min;
+	limit = UINT32_MAX - UINT32_MAX % span;	/* no modulo bias */
+	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd != -1 && read(fd, r, sizeof r) == (ssize_t)sizeof r) {
+		(void)close(fd);
+		for (i = 0; i + 4 <= sizeof r; i += 4) {
+			v = (uint32_t)r[i] | (uint32_t)r[i + 1] << 8 |
+			    (uint32_t)r[i + 2] << 16 | (uint32_t)r[i + 3] << 24;
+			if (v < limit)
+				return min + v % span;
+		}
+	}
+	if (fd != -1)
+		(void)close(fd);
+	log_line("warning: unable to read /dev/urandom: using %lu ms", max);
+	return max;
+}
+
+/*
+ * The pass cache file of this client, dir/ADDR, with ADDR the address in
+ * its canonical form: only an address that inet_pton() takes becomes a
+ * file name, so no client can name another file.  -1 if there is none.
+ */
+static int
+cache_name(char *out, size_t n, const char *ip)
+{
+	unsigned char bin[16];
+	char canon[PROXY_ADDR];
+	int af = strchr(ip, ':') != NULL ? AF_INET6 : AF_INET, k;
+
+	if (inet_pton(af, ip, bin) != 1 ||
+	    inet_ntop(af, bin, canon, sizeof canon) == NULL)
+		return -1;
+	k = snprintf(out, n, "%s/%s", cachedir, canon);
+	return k < 0 || (size_t)k >= n ? -1 : 0;
+}
+
+/* Did this client pass within the TTL?  Its file's mtime says when. */
+static int
+cache_fresh(const char *path)
+{
+	struct stat st;
+	time_t now = time(NULL);
+
+	if (lstat(path, &st) == -1) {
+		if (errno != ENOENT)
+			log_line("warning: unable to read pass cache %s: %s",
+			    path, strerror(errno));
+		return 0;
+	}
+	return S_ISREG(st.st_mode) && st.st_mtime <= now &&
+	    (unsigned long)(now - st.st_mtime) * 1000UL < ttl_ms;
+}
+
+/*
+ * Record a pass: a new file, then rename() over the old one, so that
+ * readers see a whole file and many writers never collide.  A failure
+ * (full or read-only disk) costs a warning, nothing more.
+ */
+static void
+cache_pass(const char *path)
+{
+	char tmp[PATH_MAX];
+	int fd, k;
+
+	k = snprintf(tmp, sizeof tmp, "%s/.tmp.%ld", cachedir,
+	    (long)getpid());
+	if (k < 0 || (size_t)k >= sizeof tmp)
+		return;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0644);
+	if (fd == -1 || close(fd) == -1 || rename(tmp, path) == -1) {
+		log_line("warning: unable to write pass cache %s: %s", path,
+		    strerror(errno));
+		(void)unlink(tmp);
+	}
+}
+
+/*
+ * The client comes through a load balancer: read its PROXY header, make
+ * the real client the client ($TCPREMOTEIP and the rest), and apply the
+ * -x rules to it.  A missing or bad header gets 421.
+ */
+static void
+proxy(char *ip, size_t ipsize)
+{
+	static unsigned char h[PROXY_V2MAX];
+	char esc[4 * SMTP_SAMPLE + 1], num[8], t[32];
+	struct smtp_proxy px;
+	long long start = now_ms();
+	size_t n;
+	int st;
+
+	(void)unsetenv("EARLYTALKER_PROXY");
+	st = proxy_read(&px, h, &n);
+	if (st != 1) {
+		(void)smtp_escape(esc, sizeof esc, (const char *)h,
+		    n < SMTP_SAMPLE ? n : SMTP_SAMPLE);
+		log_line("proxy: %s: %lu bytes after %s s: \"%s\": reject 421",
+		    st == 0 ? "no header" : "bad header", (unsigned long)n,
+		    elapsed(t, sizeof t, now_ms() - start), esc);
+		(void)signal(SIGPIPE, SIG_IGN);
+		(void)reply("421 4.3.0 Bad or missing PROXY protocol header");
+		close_clean();
+		exit(0);
+	}
+	if (px.local) {
+		if (verbosity > 1)
+			log_line("proxy: v%d local", px.version);
+		return;
+	}
+	if (setenv("TCPREMOTEIP", px.src, 1) == -1 ||
+	    setenv("TCPLOCALIP", px.dst, 1) == -1 ||
+	    (snprintf(num, sizeof num, "%u", px.sport),
+	    setenv("TCPREMOTEPORT", num, 1)) == -1 ||
+	    (snprintf(num, sizeof num, "%u", px.dport),
+	    setenv("TCPLOCALPORT", num, 1)) == -1) {
+		log_fatal("unable to set TCPREMOTEIP: out of memory");
+		(void)reply("421 4.3.0 Service temporarily unavailable");
+		exit(111);
+	}
+	/* they named the balancer, not the client */
+	(void)unsetenv("TCPREMOTEHOST");
+	(void)unsetenv("TCPREMOTEINFO");
+	if (verbosity > 1)
+		log_line("proxy: v%d from %s port %u to %s port %u",
+		    px.version, px.src, px.sport, px.dst, px.dport);
+	(void)snprintf(ip, ipsize, "%s", px.src);
+	log_init(PROG, ip);
+	if (rulescdb == NULL)
+		return;
+	switch (rules_apply(rulescdb, px.src)) {
+	case 0:
+		if (verbosity > 0)
+			log_line("deny: rules");
+		exit(0);	/* tcpserver's deny: close, say nothing */
+	case -1:
+		log_line("warning: unable to read rules %s: %s", rulescdb,
+		    strerror(errno));
+	}
 }
 
 int
 main(int argc, char **argv)
 {
 	char ip[300], sample[SMTP_SAMPLE], esc[4 * SMTP_SAMPLE + 1];
-	char text[SMTP_TEXTMAX + 1], t[32];
+	char text[SMTP_TEXTMAX + 1], t[32], path[PATH_MAX];
 	const char *marked, *envwait, *class;
 	struct pollfd p;
 	struct stat st;
 	long long start, left, waited;
-	unsigned long ms;
+	unsigned long min, max, wait_ms;
 	ssize_t k;
-	int opt, n, r;
+	void (*sigpipe)(int);
+	int opt, n, r, cached = -1;
 
 	opterr = 0;	/* our usage line says it all */
-	while ((opt = getopt(argc, argv, "+dl:pqtvw:")) != -1) {
+	while ((opt = getopt(argc, argv, "+C:Pb:c:dl:pqtvw:x:")) != -1) {
 		switch (opt) {
+		case 'C':
+			if (smtp_seconds(optarg, 30 * DAY, &ttl_ms) == -1 ||
+			    ttl_ms < 1000)
+				die_usage();
+			break;
+		case 'P': proxyopt = 1; break;
+		case 'b':
+			if (*optarg == '\0')
+				die_usage();
+			teaser = optarg;
+			break;
+		case 'c':
+			if (*optarg == '\0')
+				die_usage();
+			cachedir = optarg;
+			break;
 		case 'd': defer = 1; break;
 		case 'l':
 			if (smtp_seconds(optarg, 30000, &linger_ms) == -1)
@@ -121,8 +354,13 @@ main(int argc, char **argv)
 		case 't': temporary = 1; break;
 		case 'v': verbosity = 2; break;
 		case 'w':
-			if (smtp_seconds(optarg, 300000, &wait_ms) == -1)
+			if (parse_wait(optarg, &wait_min, &wait_max) == -1)
 				die_usage();
+			break;
+		case 'x':
+			if (*optarg == '\0')
+				die_usage();
+			rulescdb = optarg;
 			break;
 		default: die_usage();
 		}
@@ -133,6 +371,10 @@ main(int argc, char **argv)
 
 	peer_ip(ip, sizeof ip);
 	log_init(PROG, ip);
+
+	/* Behind a load balancer: the real client first. */
+	if (proxyopt || getenv("EARLYTALKER_PROXY") != NULL)
+		proxy(ip, sizeof ip);
 
 	/* Trusted or exempt: no wait. */
 	if (getenv("RELAYCLIENT") != NULL) {
@@ -155,21 +397,34 @@ main(int argc, char **argv)
 		temporary = !smtp_marked(text, sizeof text, marked);
 		if (verbosity > 0)
 			log_line("marked: reject %s", temporary ? "421" : "554");
-		reject("554 5.7.1", "421 4.7.1", text);
+		reject(temporary ? "421 4.7.1" : "554 5.7.1", text,
+		    "503 5.5.1 Bad sequence of commands");
+	}
+
+	/* Passed within the TTL: no wait. */
+	if (cachedir != NULL) {
+		cached = cache_name(path, sizeof path, ip);
+		if (cached == 0 && cache_fresh(path)) {
+			if (verbosity > 1)
+				log_line("skip: cached");
+			run(argv);
+		}
 	}
 
 	envwait = getenv("EARLYTALKER_WAIT");
 	if (envwait != NULL) {
-		if (smtp_seconds(envwait, 300000, &ms) == 0)
-			wait_ms = ms;
-		else {
+		if (parse_wait(envwait, &min, &max) == 0) {
+			wait_min = min;
+			wait_max = max;
+		} else {
 			(void)smtp_escape(esc, sizeof esc, envwait,
 			    strlen(envwait) > 20 ? 20 : strlen(envwait));
 			log_line("warning: EARLYTALKER_WAIT \"%s\" is not "
 			    "seconds from 0 to 300: using %s", esc,
-			    elapsed(t, sizeof t, (long long)wait_ms));
+			    elapsed(t, sizeof t, (long long)wait_max));
 		}
 	}
+	wait_ms = draw_wait(wait_min, wait_max);
 
 	/* Only a socket, a pipe or a terminal can have a client on it. */
 	if (fstat(0, &st) == -1) {
@@ -180,6 +435,16 @@ main(int argc, char **argv)
 		log_line("warning: fd 0 is not a socket, pipe or terminal: "
 		    "not waiting");
 		run(argv);
+	}
+
+	/* The teaser: a first greeting line; prog's 220 line ends it. */
+	if (teaser != NULL) {
+		local_host(host, sizeof host);
+		smtp_text(text, sizeof text, teaser);
+		(void)snprintf(esc, sizeof esc, "220-%s", text);
+		sigpipe = signal(SIGPIPE, SIG_IGN);
+		teased = reply(esc) == 0;
+		(void)signal(SIGPIPE, sigpipe);	/* as found: it is prog's */
 	}
 
 	/* Wait on the monotonic clock; no alarm, no signal handler. */
@@ -204,6 +469,8 @@ main(int argc, char **argv)
 			if (verbosity > 1)
 				log_line("pass after %s s", elapsed(t,
 				    sizeof t, now_ms() - start));
+			if (cached == 0)
+				cache_pass(path);
 			run(argv);
 		}
 	}
@@ -246,5 +513,9 @@ main(int argc, char **argv)
 		}
 		run(argv);
 	}
-	reject("554 5.5.1", "421 4.5.1", REASON);
+	if (teased)	/* RFC 5321 4.2.1: no 554 after a 220- line */
+		reject(NULL, NULL, temporary ? "421 4.5.1 " REASON :
+		    "550 5.5.1 " REASON);
+	reject(temporary ? "421 4.5.1" : "554 5.5.1", REASON,
+	    "503 5.5.1 Bad sequence of commands");
 }

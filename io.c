@@ -241,3 +241,22 @@ elapsed(char *buf, size_t n, long long ms)
 	(void)snprintf(buf, n, "%lld.%03lld", ms / 1000, ms % 1000);
 	return buf;
 }
+
+/*
+ * Our name for replies: $TCPLOCALHOST, else gethostname(), else
+ * "localhost"; bytes outside 32..126 become '?'.
+ */
+void
+local_host(char *out, size_t n)
+{
+	const char *h = getenv("TCPLOCALHOST");
+
+	if (h != NULL && *h != '\0') {
+		smtp_text(out, n, h);
+		return;
+	}
+	memset(out, 0, n);
+	if (gethostname(out, n - 1) == -1 || out[0] == '\0')
+		(void)snprintf(out, n, "localhost");
+	smtp_text(out, n, out);
+}

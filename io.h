@@ -38,5 +38,6 @@ void peer_ip(char *, size_t);
 int next_line(struct input *, struct smtp_line *, long long);
 void close_clean(void);
 char *elapsed(char *, size_t, long long);
+void local_host(char *, size_t);
 
 #endif

@@ -1,7 +1,12 @@
 /* smtp.c: parsers of client and server input, shared by earlytalker,
  * earlytalker-wrap and the fuzz harness.  Pure functions: no I/O, no
- * globals, no allocation; every loop is bounded by its input. */
+ * globals, no allocation; every loop is bounded by its input.  Also the
+ * PROXY protocol header, which a load balancer sends before the client's
+ * first byte. */
 
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -478,4 +483,153 @@ smtp_seconds(const char *s, unsigned long max, unsigned long *ms)
 		return -1;
 	*ms = v;
 	return 0;
+}
+
+/* One v1 field: bytes up to the next space or CR, NUL-terminated in out. */
+static const char *
+field(const char *s, const char *end, char *out, size_t outsize)
+{
+	size_t k;
+
+	for (k = 0; s + k < end && s[k] != ' ' && s[k] != '\r'; k++)
+		if (k + 1 >= outsize)
+			return NULL;
+	memcpy(out, s, k);
+	out[k] = '\0';
+	return s + k;
+}
+
+/* A decimal port, 0..65535, with no sign and no leading zero. */
+static int
+port(const char *s, unsigned int *p)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (s[0] == '\0' || (s[0] == '0' && s[1] != '\0'))
+		return -1;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9' || i >= 5)
+			return -1;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v > 65535)
+		return -1;
+	*p = (unsigned int)v;
+	return 0;
+}
+
+/* "PROXY TCP4 src dst sport dport\r\n", the whole header in h[0..n). */
+static int
+proxy1(const char *h, size_t n, struct smtp_proxy *p)
+{
+	char proto[8], sp[8], dp[8];
+	unsigned char bin[16];
+	const char *s = h + 6, *end = h + n - 2;
+	int af;
+
+	s = field(s, end, proto, sizeof proto);
+	if (s == NULL)
+		return -1;
+	if (strcmp(proto, "UNKNOWN") == 0) {
+		p->local = 1;	/* whatever follows, to CR LF */
+		return 0;
+	}
+	if (strcmp(proto, "TCP4") == 0)
+		af = AF_INET;
+	else if (strcmp(proto, "TCP6") == 0)
+		af = AF_INET6;
+	else
+		return -1;
+	if (*s != ' ' || (s = field(s + 1, end, p->src, sizeof p->src)) ==
+	    NULL || *s != ' ' || (s = field(s + 1, end, p->dst,
+	    sizeof p->dst)) == NULL || *s != ' ' || (s = field(s + 1, end, sp,
+	    sizeof sp)) == NULL || *s != ' ' || (s = field(s + 1, end, dp,
+	    sizeof dp)) == NULL || s != end)
+		return -1;
+	if (inet_pton(af, p->src, bin) != 1 || inet_pton(af, p->dst, bin) != 1 ||
+	    port(sp, &p->sport) == -1 || port(dp, &p->dport) == -1)
+		return -1;
+	return 0;
+}
+
+/* The v2 address block of a PROXY command, len bytes at a. */
+static int
+proxy2(const unsigned char *a, size_t len, int fam, struct smtp_proxy *p)
+{
+	size_t alen = fam == AF_INET ? 4 : 16;
+
+	if (len < 2 * alen + 4)
+		return -1;
+	if (inet_ntop(fam, a, p->src, sizeof p->src) == NULL ||
+	    inet_ntop(fam, a + alen, p->dst, sizeof p->dst) == NULL)
+		return -1;
+	p->sport = (unsigned int)a[2 * alen] << 8 | a[2 * alen + 1];
+	p->dport = (unsigned int)a[2 * alen + 2] << 8 | a[2 * alen + 3];
+	return 0;
+}
+
+/*
+ * Parse a PROXY protocol header from the n bytes read so far.  Returns
+ * the header's length once it is whole and valid, 0 if more bytes are
+ * needed (*need is then how many may be read without reading past the
+ * header), or -1 if the bytes are no valid header.  v1 needs one byte at
+ * a time (its end is a CR LF); v2 says its length in byte 16.
+ */
+int
+smtp_proxy(const unsigned char *h, size_t n, size_t *need,
+    struct smtp_proxy *p)
+{
+	static const unsigned char sig[12] = "\r\n\r\n\0\r\nQUIT\n";
+	static const char v1[6] = "PROXY ";
+	size_t i, len;
+
+	memset(p, 0, sizeof *p);
+	*need = 1;
+	if (n == 0)
+		return 0;
+	if (h[0] == 'P') {
+		p->version = 1;
+		for (i = 0; i < n && i < sizeof v1; i++)
+			if (h[i] != (unsigned char)v1[i])
+				return -1;
+		for (i = 0; i + 1 < n; i++)
+			if (h[i] == '\r' && h[i + 1] == '\n')
+				break;
+		if (i + 1 >= n) {
+			/* no CR LF yet: LF, NUL or an inner CR never belong */
+			for (i = 0; i < n; i++)
+				if (h[i] == '\n' || h[i] == '\0' ||
+				    (h[i] == '\r' && i + 1 < n))
+					return -1;
+			return n < PROXY_V1MAX ? 0 : -1;
+		}
+		if (i + 2 != n || proxy1((const char *)h, n, p) == -1)
+			return -1;
+		return (int)n;
+	}
+	p->version = 2;
+	for (i = 0; i < n && i < sizeof sig; i++)
+		if (h[i] != sig[i])
+			return -1;
+	if (n < 16) {
+		*need = 16 - n;
+		return 0;
+	}
+	if ((h[12] & 0xf0) != 0x20 || (h[12] & 0x0f) > 1)
+		return -1;
+	len = (size_t)h[14] << 8 | h[15];
+	if (n < 16 + len) {
+		*need = 16 + len - n;
+		return 0;
+	}
+	if (n > 16 + len)
+		return -1;
+	if ((h[12] & 0x0f) == 1 && h[13] == 0x11)	/* TCP over IPv4 */
+		return proxy2(h + 16, len, AF_INET, p) == -1 ? -1 : (int)n;
+	if ((h[12] & 0x0f) == 1 && h[13] == 0x21)	/* TCP over IPv6 */
+		return proxy2(h + 16, len, AF_INET6, p) == -1 ? -1 : (int)n;
+	/* LOCAL (a health check), or UDP, UNIX, UNSPEC: no TCP client */
+	p->local = 1;
+	return (int)n;
 }

@@ -26,7 +26,7 @@
 #include "smtp.h"
 
 #define PROG "earlytalker-wrap"
-#define USAGE "earlytalker-wrap [ -mpqtv ] [ -D seconds ] [ -T seconds ] " \
+#define USAGE "earlytalker-wrap [ -Smpqtv ] [ -D seconds ] [ -T seconds ] " \
 	"[ -h host ] prog [ arg ... ]"
 #define MAXERRORS 20		/* responder: error replies, then 421 */
 #define MAXCOMMANDS 100		/* responder: commands, then 421 */
@@ -49,6 +49,7 @@ static int temporary;		/* 1: -t, 421 at DATA; 0: -p, 554 */
 static int mailreject;		/* 1: -m, refuse at MAIL; 0: at RCPT */
 static int verbosity = 1;	/* 0 -q: errors; 1: decisions; 2 -v: all */
 static int datacheck;		/* 1: -D given */
+static int synccheck;		/* 1: -S, every synchronising command */
 static unsigned long data_ms;	/* -D, 0..60000 */
 static unsigned long session_ms = 60000;	/* -T, 1000..3600000 */
 static char host[SMTP_TEXTMAX + 1];	/* our name in replies */
@@ -248,6 +249,7 @@ static int watching = -1;	/* verb whose reply the client must await */
 static long long watch_start;	/* when that command came */
 static int starttls;		/* STARTTLS sent on, reply not seen yet */
 static int blind;		/* after 220 to STARTTLS: no parsing */
+static int pipelining;		/* prog offered PIPELINING in its EHLO reply */
 
 /* scan_client() stops before the queue overflows: it always has room. */
 static void
@@ -293,7 +295,7 @@ scan_client(void)
 		scanned += k;
 		if (verb == -1)
 			break;
-		if (verb == V_DATA) {
+		if (verb == V_DATA && datacheck) {
 			holding = 1;
 			hold_end = now_ms() + (long long)data_ms;
 			watching = V_DATA;
@@ -304,6 +306,12 @@ scan_client(void)
 		enqueue(verb);
 		if (verb == V_STARTTLS)
 			starttls = 1;
+		/* RFC 2920: without PIPELINING, every command synchronises */
+		if (synccheck && (pipelining ? smtp_syncs(verb) :
+		    verb != V_BDAT && verb != V_AUTH && verb != V_QUIT)) {
+			watching = verb;
+			watch_start = now_ms();
+		}
 	}
 	if (!holding)
 		cb.ok = scanned - smtp_cheld(&cs);
@@ -344,8 +352,10 @@ scan_prog(size_t from)
 		verb = queue[qhead];
 		qhead = (qhead + 1) % QUEUE;
 		qlen--;
-		if (verb == V_EHLO && rl.code == 250)
+		if (verb == V_EHLO && rl.code == 250) {
 			cs.chunking = (rl.ext & EXT_CHUNKING) != 0;
+			pipelining = (rl.ext & EXT_PIPELINING) != 0;
+		}
 		if (verb == V_DATA && rl.code == 354)
 			smtp_cbody(&cs);
 		if (verb == V_STARTTLS) {
@@ -464,7 +474,7 @@ drain_out(long long deadline)
 static void
 early(int s, pid_t pid)
 {
-	char esc[4 * SMTP_SAMPLE + 1], t[32];
+	char esc[4 * SMTP_SAMPLE + 1], t[32], what[40];
 	size_t n = cb.len - scanned, k;
 	long long deadline = now_ms() + FLUSH_MS;
 	struct smtp_rline rl;
@@ -477,9 +487,17 @@ early(int s, pid_t pid)
 	(void)smtp_escape(esc, sizeof esc, cb.d + scanned, k);
 	if (verbosity > 0)
 		log_line("early at %s: %lu bytes after %s s: \"%s%s\": "
-		    "reject %s", smtp_verbname(watching), (unsigned long)n,
+		    "reject %s", watching == GREETING ? "greeting" :
+		    smtp_verbname(watching), (unsigned long)n,
 		    elapsed(t, sizeof t, now_ms() - watch_start), esc,
 		    n > k ? "..." : "", temporary ? "421" : "554");
+	if (watching == V_DATA)
+		(void)snprintf(what, sizeof what, "the 354 response");
+	else if (watching == GREETING)
+		(void)snprintf(what, sizeof what, "the greeting");
+	else
+		(void)snprintf(what, sizeof what, "the reply to %s",
+		    smtp_verbname(watching));
 	/* the commands before go on to prog; then it sees the end */
 	while (cb.sent < cb.ok && now_ms() < deadline) {
 		p.fd = s;
@@ -515,8 +533,9 @@ early(int s, pid_t pid)
 	}
 	drain_out(deadline);
 	(void)fcntl(1, F_SETFL, fcntl(1, F_GETFL) & ~O_NONBLOCK);
-	(void)reply(temporary ? "421 4.5.1 Client sent data before the 354 "
-	    "response" : "554 5.5.1 Client sent data before the 354 response");
+	(void)snprintf(esc, sizeof esc, "%s Client sent data before %s",
+	    temporary ? "421 4.5.1" : "554 5.5.1", what);
+	(void)reply(esc);
 	close_clean();
 	(void)shutdown(s, SHUT_RDWR);
 	(void)reap(pid);
@@ -561,6 +580,10 @@ relay(char **argv)
 	nonblock(0);
 	nonblock(1);
 	enqueue(GREETING);
+	if (synccheck) {	/* the greeting synchronises too */
+		watching = GREETING;
+		watch_start = now_ms();
+	}
 
 	while (pin || pb.sent < pb.len) {
 		now = now_ms();
@@ -643,18 +666,19 @@ relay(char **argv)
 int
 main(int argc, char **argv)
 {
-	const char *marked, *h;
+	const char *marked;
 	char ip[300];
 	int opt;
 
 	opterr = 0;	/* our usage line says it all */
-	while ((opt = getopt(argc, argv, "+D:T:h:mpqtv")) != -1) {
+	while ((opt = getopt(argc, argv, "+D:ST:h:mpqtv")) != -1) {
 		switch (opt) {
 		case 'D':
 			if (smtp_seconds(optarg, 60000, &data_ms) == -1)
 				die_usage();
 			datacheck = 1;
 			break;
+		case 'S': synccheck = 1; break;
 		case 'T':
 			if (smtp_seconds(optarg, 3600000, &session_ms) == -1 ||
 			    session_ms < 1000)
@@ -679,7 +703,7 @@ main(int argc, char **argv)
 
 	log_init(PROG, "unknown");
 	marked = getenv("EARLYTALKER");
-	if ((marked == NULL || *marked == '\0') && !datacheck)
+	if ((marked == NULL || *marked == '\0') && !datacheck && !synccheck)
 		run(argv);	/* the common case costs one exec */
 
 	peer_ip(ip, sizeof ip);
@@ -696,15 +720,8 @@ main(int argc, char **argv)
 		run(argv);
 	}
 	if (marked != NULL) {
-		if (host[0] == '\0') {
-			h = getenv("TCPLOCALHOST");
-			if (h != NULL && *h != '\0')
-				smtp_text(host, sizeof host, h);
-			else if (gethostname(host, sizeof host - 1) == -1 ||
-			    host[0] == '\0')
-				(void)snprintf(host, sizeof host, "localhost");
-			smtp_text(host, sizeof host, host);
-		}
+		if (host[0] == '\0')
+			local_host(host, sizeof host);
 		responder(marked);
 	}
 	relay(argv);

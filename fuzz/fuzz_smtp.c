@@ -37,6 +37,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char esc[4 * SMTP_SAMPLE + 1], text[SMTP_TEXTMAX + 1], *z;
 	const char *in, *arg, *a;
 	struct smtp_rline rl;
+	struct smtp_proxy px;
 	size_t n, step, pos, k, total, len;
 	unsigned long ms;
 	int st, verb;
@@ -92,6 +93,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(k > 0 && k <= len);
 		check(rl.code == 0 || rl.code == -1 ||
 		    (rl.code >= 100 && rl.code <= 599));
+	}
+
+	/* a PROXY header, fed as proxy_read() feeds it: *need at a time */
+	for (pos = 0; pos <= n; pos += len) {
+		st = smtp_proxy((const unsigned char *)in, pos, &len, &px);
+		if (st != 0) {
+			check(st == -1 || (size_t)st == pos);
+			if (st > 0)
+				check(px.local || (memchr(px.src, '\0',
+				    sizeof px.src) != NULL && px.sport <= 65535));
+			break;
+		}
+		check(len > 0 && len <= PROXY_V1MAX + 65551);
 	}
 
 	/* log and reply text */

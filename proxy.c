@@ -1,0 +1,183 @@
+/* proxy.c: a client that comes through a load balancer.  Take the PROXY
+ * protocol header off fd 0, exactly and no byte more, and look up the
+ * real client's address in a tcprules cdb, as tcpserver would have. */
+
+#include <sys/types.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "proxy.h"
+#include "smtp.h"
+
+/*
+ * Read the PROXY header from fd 0 into h (PROXY_V2MAX bytes), never past
+ * its end, within PROXY_MS.  Returns 1 and fills *p with a valid header,
+ * 0 if none came in time (or the client left), -1 if the bytes are no
+ * valid header.  *n is the number of bytes read, for the log.
+ */
+int
+proxy_read(struct smtp_proxy *p, unsigned char *h, size_t *n)
+{
+	long long deadline = now_ms() + PROXY_MS, left;
+	struct pollfd pfd;
+	size_t need;
+	ssize_t r;
+	int st;
+
+	*n = 0;
+	for (;;) {
+		st = smtp_proxy(h, *n, &need, p);
+		if (st != 0)
+			return st > 0 ? 1 : -1;
+		left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		pfd.fd = 0;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)left) == -1) {
+			if (errno == EINTR)
+				continue;
+			return 0;
+		}
+		if (pfd.revents == 0)
+			continue;
+		r = read(0, h + *n, need);
+		if (r == 0 || (r == -1 && errno != EINTR && errno != EAGAIN))
+			return 0;
+		if (r > 0)
+			*n += (size_t)r;
+	}
+}
+
+static uint32_t
+u32(const unsigned char *b)
+{
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	    (uint32_t)b[3] << 24;
+}
+
+static int
+readat(int fd, unsigned char *buf, size_t n, uint32_t pos)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		r = pread(fd, buf, n, (off_t)pos);
+		if (r <= 0) {
+			if (r == -1 && errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += r;
+		n -= (size_t)r;
+		pos += (uint32_t)r;
+	}
+	return 0;
+}
+
+/*
+ * Find key in the cdb on fd (D. J. Bernstein's constant database: 256
+ * hash tables, addressed by the low byte of the hash).  Returns the data
+ * length and its position in *dpos, 0 if the key is absent (no cdb record
+ * has empty data here: tcprules writes at least "A" or "D"), -1 on error.
+ */
+static long
+cdb_find(int fd, const char *key, uint32_t *dpos)
+{
+	unsigned char b[8];
+	char k[64];
+	size_t klen = strlen(key);
+	uint32_t h = 5381, tpos, tlen, slot, i, pos;
+
+	for (i = 0; i < klen; i++)
+		h = ((h << 5) + h) ^ (unsigned char)key[i];
+	if (readat(fd, b, 8, (h & 255) * 8) == -1)
+		return -1;
+	tpos = u32(b);
+	tlen = u32(b + 4);
+	if (tlen == 0)
+		return 0;
+	slot = (h >> 8) % tlen;
+	for (i = 0; i < tlen; i++) {
+		if (readat(fd, b, 8, tpos + ((slot + i) % tlen) * 8) == -1)
+			return -1;
+		pos = u32(b + 4);
+		if (pos == 0)
+			return 0;
+		if (u32(b) != h)
+			continue;
+		if (readat(fd, b, 8, pos) == -1)
+			return -1;
+		if (u32(b) != klen || klen > sizeof k)
+			continue;
+		if (readat(fd, (unsigned char *)k, klen, pos + 8) == -1)
+			return -1;
+		if (memcmp(k, key, klen) == 0) {
+			*dpos = pos + 8 + (uint32_t)klen;
+			return (long)u32(b + 4);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Apply the tcprules cdb at path to the client ip, as tcpserver -x does:
+ * the address, then shorter and shorter prefixes ending in a dot (for
+ * IPv6, in a colon), then the empty default.  Data is a list of
+ * NUL-terminated instructions: "D" denies, "+VAR=value" sets a variable.
+ * Returns 1 (allow), 0 (deny) or -1 (the cdb cannot be read).
+ */
+int
+rules_apply(const char *path, const char *ip)
+{
+	char key[PROXY_ADDR + 1], data[4096];
+	uint32_t dpos = 0;
+	size_t k = strlen(ip), i, j;
+	long len = 0;
+	char sep = strchr(ip, ':') != NULL ? ':' : '.';
+	int fd;
+
+	if (k >= sizeof key)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	memcpy(key, ip, k + 1);
+	for (;;) {
+		len = cdb_find(fd, key, &dpos);
+		if (len != 0 || k == 0)
+			break;
+		/* the next shorter prefix that ends in the separator */
+		key[--k] = '\0';
+		while (k > 0 && key[k - 1] != sep)
+			key[--k] = '\0';
+	}
+	if (len < 0 || len > (long)sizeof data - 1 ||
+	    readat(fd, (unsigned char *)data, (size_t)len, dpos) == -1) {
+		(void)close(fd);
+		return len == 0 ? 1 : -1;
+	}
+	(void)close(fd);
+	data[len] = '\0';
+	for (i = 0; i < (size_t)len; i = j + 1) {
+		j = i + strlen(data + i);
+		if (data[i] == 'D')
+			return 0;
+		if (data[i] == '+') {
+			char *eq = strchr(data + i + 1, '=');
+
+			if (eq != NULL) {
+				*eq = '\0';
+				if (setenv(data + i + 1, eq + 1, 1) == -1)
+					return -1;
+			}
+		}
+	}
+	return 1;
+}
