@@ -267,9 +267,11 @@ proxy(char *ip, size_t ipsize)
 	if (st != 1) {
 		(void)smtp_escape(esc, sizeof esc, (const char *)h,
 		    n < SMTP_SAMPLE ? n : SMTP_SAMPLE);
-		log_line("proxy: %s: %lu bytes after %s s: \"%s\": reject 421",
-		    st == 0 ? "no header" : "bad header", (unsigned long)n,
-		    elapsed(t, sizeof t, now_ms() - start), esc);
+		if (verbosity > 0)
+			log_line("proxy: %s: %lu bytes after %s s: \"%s\": "
+			    "reject 421", st == 0 ? "no header" : "bad header",
+			    (unsigned long)n, elapsed(t, sizeof t,
+			    now_ms() - start), esc);
 		(void)signal(SIGPIPE, SIG_IGN);
 		(void)reply("421 4.3.0 Bad or missing PROXY protocol header");
 		close_clean();
@@ -419,9 +421,14 @@ main(int argc, char **argv)
 		} else {
 			(void)smtp_escape(esc, sizeof esc, envwait,
 			    strlen(envwait) > 20 ? 20 : strlen(envwait));
+			(void)elapsed(t, sizeof t, (long long)wait_min);
+			if (wait_max != wait_min) {
+				(void)strcat(t, "-");
+				(void)elapsed(t + strlen(t), sizeof t -
+				    strlen(t), (long long)wait_max);
+			}
 			log_line("warning: EARLYTALKER_WAIT \"%s\" is not "
-			    "seconds from 0 to 300: using %s", esc,
-			    elapsed(t, sizeof t, (long long)wait_max));
+			    "seconds from 0 to 300: using %s", esc, t);
 		}
 	}
 	wait_ms = draw_wait(wait_min, wait_max);
@@ -502,7 +509,7 @@ main(int argc, char **argv)
 		log_line("early: %d bytes after %s s: \"%s%s\" %s: %s", n,
 		    elapsed(t, sizeof t, waited), esc, n > k ? "..." : "",
 		    class, defer ? "mark" : temporary ? "reject 421" :
-		    "reject 554");
+		    teased ? "reject 550" : "reject 554");
 	if (defer) {
 		if (setenv("EARLYTALKER", temporary ? REASON : "-" REASON,
 		    1) == -1) {
