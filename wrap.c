@@ -645,10 +645,8 @@ relay(char **argv)
 			n = fill(0, &cb);
 			if (n == 0) {
 				cin = 0;
-				if (holding && watching == V_DATA)
-					;	/* DATA goes on at hold_end */
-				else
-					cb.ok = cb.len;	/* nothing more */
+				if (!holding)	/* a held DATA waits its turn */
+					cb.ok = cb.len;	/* nothing more comes */
 			} else if (n > 0 && scan_client())
 				early(sv[0], pid);
 		}
