@@ -422,13 +422,11 @@ main(int argc, char **argv)
 			(void)smtp_escape(esc, sizeof esc, envwait,
 			    strlen(envwait) > 20 ? 20 : strlen(envwait));
 			(void)elapsed(t, sizeof t, (long long)wait_min);
-			if (wait_max != wait_min) {
-				(void)strcat(t, "-");
-				(void)elapsed(t + strlen(t), sizeof t -
-				    strlen(t), (long long)wait_max);
-			}
+			(void)elapsed(text, sizeof text, (long long)wait_max);
 			log_line("warning: EARLYTALKER_WAIT \"%s\" is not "
-			    "seconds from 0 to 300: using %s", esc, t);
+			    "seconds from 0 to 300: using %s%s%s", esc, t,
+			    wait_max != wait_min ? "-" : "",
+			    wait_max != wait_min ? text : "");
 		}
 	}
 	wait_ms = draw_wait(wait_min, wait_max);
