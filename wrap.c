@@ -561,14 +561,15 @@ relay(char **argv)
 			(void)shutdown(sv[0], SHUT_WR);	/* pass on the EOF */
 			shut = 1;
 		}
-		/* what to wait for */
-		p[0].fd = cin && cb.len < sizeof cb.d ? 0 : -1;
+		/* what to wait for: read while there is room once the
+		 * bytes written on are moved out of the way (fill does it) */
+		p[0].fd = cin && cb.len - cb.sent < sizeof cb.d ? 0 : -1;
 		p[0].events = POLLIN;
 		p[1].fd = pb.ok > pb.sent ? 1 : -1;
 		p[1].events = POLLOUT;
 		p[2].fd = sv[0];
-		p[2].events = (short)((pin && pb.len < sizeof pb.d ? POLLIN :
-		    0) | (cb.ok > cb.sent ? POLLOUT : 0));
+		p[2].events = (short)((pin && pb.len - pb.sent < sizeof pb.d ?
+		    POLLIN : 0) | (cb.ok > cb.sent ? POLLOUT : 0));
 		if (p[2].events == 0)
 			p[2].fd = -1;
 		p[0].revents = p[1].revents = p[2].revents = 0;
