@@ -47,6 +47,24 @@ earlytalker: load earlytalker.o io.o proxy.o smtp.o
 earlytalker-wrap: load wrap.o io.o smtp.o
 	./load earlytalker-wrap wrap.o io.o smtp.o
 
+bench/load.o: compile bench/load.c
+	./compile -o bench/load.o bench/load.c
+
+bench/stub.o: compile bench/stub.c
+	./compile -o bench/stub.o bench/stub.c
+
+bench/floor.o: compile bench/floor.c
+	./compile -o bench/floor.o bench/floor.c
+
+bench/load: load bench/load.o
+	./load bench/load bench/load.o
+
+bench/stub: load bench/stub.o
+	./load bench/stub bench/stub.o
+
+bench/floor: load bench/floor.o
+	./load bench/floor bench/floor.o
+
 check: it
 	./test
 
@@ -64,6 +82,10 @@ install: it
 
 setup: install
 
+# bench/run builds each flavour in its own copy under bench/out/
+bench: bench/load
+	PEERS='$(PEERS)' BENCH_QUICK='$(BENCH_QUICK)' sh bench/run
+
 fuzz_smtp: fuzz/fuzz_smtp.c smtp.c smtp.h
 	$(CLANG) -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -I. \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
@@ -76,17 +98,19 @@ fuzz: fuzz_smtp
 
 lint:
 	mandoc -Tlint -Wwarning earlytalker.1
-	shellcheck -s sh test
+	shellcheck -s sh test bench/run
 	# variableScope: KNF declares at the top of a function
 	cppcheck --std=c99 --enable=warning,style,performance,portability \
 	    --suppress=variableScope --error-exitcode=1 --inline-suppr -q \
-	    earlytalker.c wrap.c io.c proxy.c smtp.c fuzz/fuzz_smtp.c
+	    earlytalker.c wrap.c io.c proxy.c smtp.c fuzz/fuzz_smtp.c \
+	    bench/load.c bench/stub.c bench/floor.c
 	clang-tidy -quiet --warnings-as-errors='*' \
 	    -checks='-*,clang-analyzer-*,bugprone-*,cert-*,-cert-err33-c,-bugprone-easily-swappable-parameters' \
-	    earlytalker.c wrap.c io.c proxy.c smtp.c -- -std=c99 -D_POSIX_C_SOURCE=200809L
+	    earlytalker.c wrap.c io.c proxy.c smtp.c bench/load.c \
+	    bench/stub.c bench/floor.c -- -std=c99 -D_POSIX_C_SOURCE=200809L
 
 clean:
 	rm -f `cat TARGETS`
-	rm -rf fuzz-corpus
+	rm -rf fuzz-corpus bench/out
 
-.PHONY: it check test install setup fuzz lint clean
+.PHONY: it check test install setup bench fuzz lint clean

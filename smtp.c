@@ -186,6 +186,7 @@ bdatsize(const char *s, size_t n)
 size_t
 smtp_cscan(struct smtp_client *c, const char *in, size_t n, int *verb)
 {
+	const char *cr;
 	size_t i;
 	unsigned long long k;
 
@@ -202,6 +203,12 @@ smtp_cscan(struct smtp_client *c, const char *in, size_t n, int *verb)
 				c->mode = CS_CMD;
 			break;
 		case CS_BODY:
+			if (c->body == 1) {	/* mid-line: only a CR counts */
+				cr = memchr(in + i, '\r', n - i);
+				if (cr == NULL)
+					return n;
+				i = (size_t)(cr - in);
+			}
 			switch (in[i]) {
 			case '\r':
 				c->body = c->body == 3 ? 4 : 2;
