@@ -30,7 +30,8 @@
 	"[ -h host ] prog [ arg ... ]"
 #define MAXERRORS 20		/* responder: error replies, then 421 */
 #define MAXCOMMANDS 100		/* responder: commands, then 421 */
-#define BUFSIZE 65536		/* relay: bytes buffered each way */
+#define CBUF 262144		/* relay: bytes buffered from the client */
+#define PBUF 65536		/* relay: bytes buffered from prog */
 #define QUEUE 128		/* relay: commands awaiting a reply */
 #define FLUSH_MS 5000		/* relay: wait for replies owed, at the end */
 #define IDLE_MS 1200000		/* relay: silence both ways, then end */
@@ -230,14 +231,16 @@ responder(const char *marked)
 
 /* The relay's state: the client's stream, prog's stream, what is owed. */
 struct buf {
-	char d[BUFSIZE];
+	char *d;
+	size_t size;		/* of d */
 	size_t len;		/* bytes in d */
 	size_t sent;		/* of them, written on */
 	size_t ok;		/* of them, cleared to be written on */
 };
 
-static struct buf cb;		/* client to prog */
-static struct buf pb;		/* prog to client */
+static char cbd[CBUF], pbd[PBUF];
+static struct buf cb = { cbd, CBUF, 0, 0, 0 };	/* client to prog */
+static struct buf pb = { pbd, PBUF, 0, 0, 0 };	/* prog to client */
 static struct smtp_client cs;	/* the client's stream */
 static struct smtp_reply rs;	/* prog's stream */
 static size_t scanned;		/* bytes of cb scanned by smtp_cscan */
@@ -370,7 +373,7 @@ scan_prog(size_t from)
 		if (qlen == 0 && !holding)
 			watching = -1;
 	}
-	if (pb.len == sizeof pb.d && pb.ok == pb.sent)
+	if (pb.len == pb.size && pb.ok == pb.sent)
 		pb.ok = pb.len;	/* a "reply" that fills the buffer */
 }
 
@@ -390,9 +393,9 @@ fill(int fd, struct buf *b)
 	ssize_t r;
 
 	compact(b);
-	if (b->len == sizeof b->d)
+	if (b->len == b->size)
 		return -1;	/* no room: not an end of file */
-	r = read(fd, b->d + b->len, sizeof b->d - b->len);
+	r = read(fd, b->d + b->len, b->size - b->len);
 	if (r > 0)
 		b->len += (size_t)r;
 	if (r == -1 && (errno == EINTR || errno == EAGAIN))
@@ -594,12 +597,12 @@ relay(char **argv)
 			shut = 1;
 		}
 		/* what to wait for; fill() makes room of the bytes sent */
-		p[0].fd = cin && cb.len - cb.sent < sizeof cb.d ? 0 : -1;
+		p[0].fd = cin && cb.len - cb.sent < cb.size ? 0 : -1;
 		p[0].events = POLLIN;
 		p[1].fd = pb.ok > pb.sent ? 1 : -1;
 		p[1].events = POLLOUT;
 		p[2].fd = sv[0];
-		p[2].events = (short)((pin && pb.len - pb.sent < sizeof pb.d ?
+		p[2].events = (short)((pin && pb.len - pb.sent < pb.size ?
 		    POLLIN : 0) | (cb.ok > cb.sent ? POLLOUT : 0));
 		if (p[2].events == 0)
 			p[2].fd = -1;
@@ -634,13 +637,6 @@ relay(char **argv)
 					early(sv[0], pid);
 			}
 		}
-		if (p[2].revents & POLLOUT && flush(sv[0], &cb) == -1)
-			cb.ok = cb.sent = cb.len = 0;
-		if (p[1].revents && flush(1, &pb) == -1) {
-			pb.ok = pb.sent = pb.len = 0;	/* client gone */
-			cin = 0;
-			cb.len = cb.ok = cb.sent;
-		}
 		if (p[0].revents) {
 			n = fill(0, &cb);
 			if (n == 0) {
@@ -649,6 +645,15 @@ relay(char **argv)
 					cb.ok = cb.len;	/* nothing more comes */
 			} else if (n > 0 && scan_client())
 				early(sv[0], pid);
+		}
+		/* write on at once what came: the fds do not block, and
+		 * this saves a poll() per buffer */
+		if (cb.ok > cb.sent && flush(sv[0], &cb) == -1)
+			cb.ok = cb.sent = cb.len = 0;
+		if (pb.ok > pb.sent && flush(1, &pb) == -1) {
+			pb.ok = pb.sent = pb.len = 0;	/* client gone */
+			cin = 0;
+			cb.len = cb.ok = cb.sent;
 		}
 	}
 	(void)fcntl(1, F_SETFL, fcntl(1, F_GETFL) & ~O_NONBLOCK);
