@@ -59,6 +59,9 @@ static unsigned long ttl_ms = DAY;	/* -C, 1 s..30 days */
 static int proxyopt;		/* 1: -P, every client comes via PROXY */
 static const char *rulescdb;	/* -x: tcprules cdb for proxied clients */
 static char host[SMTP_TEXTMAX + 1];	/* our name, after a teaser */
+static char *path;		/* -c: this client's file, then a temporary
+				 * one; on the heap, PATH_MAX each: not a
+				 * page of it for a waiting client without -c */
 
 static void
 die_usage(void)
@@ -229,14 +232,13 @@ cache_fresh(const char *path)
  * (full or read-only disk) costs a warning, nothing more.
  */
 static void
-cache_pass(const char *path)
+cache_pass(void)
 {
-	char tmp[PATH_MAX];
+	char *tmp = path + PATH_MAX;
 	int fd, k;
 
-	k = snprintf(tmp, sizeof tmp, "%s/.tmp.%ld", cachedir,
-	    (long)getpid());
-	if (k < 0 || (size_t)k >= sizeof tmp)
+	k = snprintf(tmp, PATH_MAX, "%s/.tmp.%ld", cachedir, (long)getpid());
+	if (k < 0 || k >= PATH_MAX)
 		return;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
 	    O_CLOEXEC, 0644);
@@ -255,7 +257,7 @@ cache_pass(const char *path)
 static void
 proxy(char *ip, size_t ipsize)
 {
-	static unsigned char h[PROXY_V2MAX];
+	unsigned char *h;	/* on the heap: no page of it, unless used */
 	char esc[4 * SMTP_SAMPLE + 1], num[8], t[32];
 	struct smtp_proxy px;
 	long long start = now_ms();
@@ -263,6 +265,12 @@ proxy(char *ip, size_t ipsize)
 	int st;
 
 	(void)unsetenv("EARLYTALKER_PROXY");
+	h = malloc(PROXY_V2MAX);
+	if (h == NULL) {
+		log_fatal("unable to read the PROXY header: out of memory");
+		(void)reply("421 4.3.0 Service temporarily unavailable");
+		exit(111);
+	}
 	st = proxy_read(&px, h, &n);
 	if (st != 1) {
 		(void)smtp_escape(esc, sizeof esc, (const char *)h,
@@ -277,6 +285,7 @@ proxy(char *ip, size_t ipsize)
 		close_clean();
 		exit(0);
 	}
+	free(h);
 	if (px.local) {
 		if (verbosity > 1)
 			log_line("proxy: v%d local", px.version);
@@ -317,7 +326,7 @@ int
 main(int argc, char **argv)
 {
 	char ip[300], sample[SMTP_SAMPLE], esc[4 * SMTP_SAMPLE + 1];
-	char text[SMTP_TEXTMAX + 1], t[32], path[PATH_MAX];
+	char text[SMTP_TEXTMAX + 1], t[32];
 	const char *marked, *envwait, *class;
 	struct pollfd p;
 	struct stat st;
@@ -405,7 +414,8 @@ main(int argc, char **argv)
 
 	/* Passed within the TTL: no wait. */
 	if (cachedir != NULL) {
-		cached = cache_name(path, sizeof path, ip);
+		path = malloc(2 * PATH_MAX);
+		cached = path == NULL ? -1 : cache_name(path, PATH_MAX, ip);
 		if (cached == 0 && cache_fresh(path)) {
 			if (verbosity > 1)
 				log_line("skip: cached");
@@ -475,7 +485,7 @@ main(int argc, char **argv)
 				log_line("pass after %s s", elapsed(t,
 				    sizeof t, now_ms() - start));
 			if (cached == 0)
-				cache_pass(path);
+				cache_pass();
 			run(argv);
 		}
 	}
