@@ -414,7 +414,7 @@ main(int argc, char **argv)
 
 	/* Passed within the TTL: no wait. */
 	if (cachedir != NULL) {
-		path = malloc(2 * PATH_MAX);
+		path = malloc((size_t)2 * PATH_MAX);
 		cached = path == NULL ? -1 : cache_name(path, PATH_MAX, ip);
 		if (cached == 0 && cache_fresh(path)) {
 			if (verbosity > 1)
