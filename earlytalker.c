@@ -211,7 +211,7 @@ cache_name(char *out, size_t n, const char *ip)
 
 /* Did this client pass within the TTL?  Its file's mtime says when. */
 static int
-cache_fresh(const char *path)
+cache_fresh(void)
 {
 	struct stat st;
 	time_t now = time(NULL);
@@ -416,7 +416,7 @@ main(int argc, char **argv)
 	if (cachedir != NULL) {
 		path = malloc((size_t)2 * PATH_MAX);
 		cached = path == NULL ? -1 : cache_name(path, PATH_MAX, ip);
-		if (cached == 0 && cache_fresh(path)) {
+		if (cached == 0 && cache_fresh()) {
 			if (verbosity > 1)
 				log_line("skip: cached");
 			run(argv);
