@@ -83,12 +83,13 @@ readat(int fd, unsigned char *buf, size_t n, uint32_t pos)
 
 /*
  * Find key in the cdb on fd (D. J. Bernstein's constant database: 256
- * hash tables, addressed by the low byte of the hash).  Returns the data
- * length and its position in *dpos, 0 if the key is absent (no cdb record
- * has empty data here: tcprules writes at least "A" or "D"), -1 on error.
+ * hash tables, addressed by the low byte of the hash).  Returns 1 with
+ * the data's position and length in *dpos and *dlen, 0 if the key is
+ * absent, -1 on error.  The data may be empty: tcprules writes nothing
+ * for a bare "allow".
  */
-static long
-cdb_find(int fd, const char *key, uint32_t *dpos)
+static int
+cdb_find(int fd, const char *key, uint32_t *dpos, uint32_t *dlen)
 {
 	unsigned char b[8];
 	char k[64];
@@ -120,7 +121,8 @@ cdb_find(int fd, const char *key, uint32_t *dpos)
 			return -1;
 		if (memcmp(k, key, klen) == 0) {
 			*dpos = pos + 8 + (uint32_t)klen;
-			return (long)u32(b + 4);
+			*dlen = u32(b + 4);
+			return 1;
 		}
 	}
 	return 0;
@@ -137,11 +139,10 @@ int
 rules_apply(const char *path, const char *ip)
 {
 	char key[PROXY_ADDR + 1], data[4096];
-	uint32_t dpos = 0;
+	uint32_t dpos = 0, len = 0;
 	size_t k = strlen(ip), i, j;
-	long len = 0;
 	char sep = strchr(ip, ':') != NULL ? ':' : '.';
-	int fd;
+	int fd, found;
 
 	if (k >= sizeof key)
 		return -1;
@@ -150,22 +151,26 @@ rules_apply(const char *path, const char *ip)
 		return -1;
 	memcpy(key, ip, k + 1);
 	for (;;) {
-		len = cdb_find(fd, key, &dpos);
-		if (len != 0 || k == 0)
+		found = cdb_find(fd, key, &dpos, &len);
+		if (found != 0 || k == 0)
 			break;
 		/* the next shorter prefix that ends in the separator */
 		key[--k] = '\0';
 		while (k > 0 && key[k - 1] != sep)
 			key[--k] = '\0';
 	}
-	if (len < 0 || len > (long)sizeof data - 1 ||
-	    readat(fd, (unsigned char *)data, (size_t)len, dpos) == -1) {
+	if (found == 0 || len == 0) {	/* no rule, or a bare allow */
 		(void)close(fd);
-		return len == 0 ? 1 : -1;
+		return 1;
+	}
+	if (found == -1 || len > sizeof data - 1 ||
+	    readat(fd, (unsigned char *)data, len, dpos) == -1) {
+		(void)close(fd);
+		return -1;
 	}
 	(void)close(fd);
 	data[len] = '\0';
-	for (i = 0; i < (size_t)len; i = j + 1) {
+	for (i = 0; i < len; i = j + 1) {
 		j = i + strlen(data + i);
 		if (data[i] == 'D')
 			return 0;
