@@ -45,6 +45,7 @@
 static void die_usage(void) NORETURN;
 static void reject(const char *, const char *, const char *) NORETURN;
 static void run(char **) NORETURN;
+static void unavailable(void) NORETURN;
 
 static int defer;		/* 1: -d, mark and exec; 0: reject */
 static int temporary;		/* 1: -t, 421; 0: -p, 554 */
@@ -80,6 +81,18 @@ finish_greeting(void)
 	(void)reply(buf);
 }
 
+/* Give up after a fatal line: the client is to come back later.  Never a
+ * 421 straight after a teaser's 220- line; never killed by SIGPIPE. */
+static void
+unavailable(void)
+{
+	(void)signal(SIGPIPE, SIG_IGN);
+	if (teased)
+		finish_greeting();
+	(void)reply("421 4.3.0 Service temporarily unavailable");
+	exit(111);
+}
+
 /*
  * Refuse the client.  first and text make the opening reply: the 554 of
  * RFC 5321 section 3.1 or the 421 of section 3.8, in place of the
@@ -99,9 +112,9 @@ reject(const char *first, const char *text, const char *each)
 	(void)signal(SIGPIPE, SIG_IGN);	/* no exec follows */
 	if (first != NULL) {
 		(void)snprintf(buf, sizeof buf, "%s %s", first, text);
-		if (reply(buf) == -1 || first[0] == '4')
+		if (reply(buf) == -1 || first[0] == '4' || linger_ms == 0)
 			goto done;
-	} else
+	} else	/* with -l 0 too, the line that came early is answered */
 		finish_greeting();
 	memset(&in, 0, sizeof in);
 	memset(&l, 0, sizeof l);
@@ -129,11 +142,7 @@ run(char **argv)
 {
 	(void)execvp(argv[0], argv);
 	log_fatal("unable to run %s: %s", argv[0], strerror(errno));
-	(void)signal(SIGPIPE, SIG_IGN);
-	if (teased)
-		finish_greeting();
-	(void)reply("421 4.3.0 Service temporarily unavailable");
-	exit(111);
+	unavailable();
 }
 
 /* "2" or "2-6": the wait, or a range to draw it from, in milliseconds. */
@@ -268,8 +277,7 @@ proxy(char *ip, size_t ipsize)
 	h = malloc(PROXY_V2MAX);
 	if (h == NULL) {
 		log_fatal("unable to read the PROXY header: out of memory");
-		(void)reply("421 4.3.0 Service temporarily unavailable");
-		exit(111);
+		unavailable();
 	}
 	st = proxy_read(&px, h, &n);
 	if (st != 1) {
@@ -298,8 +306,7 @@ proxy(char *ip, size_t ipsize)
 	    (snprintf(num, sizeof num, "%u", px.dport),
 	    setenv("TCPLOCALPORT", num, 1)) == -1) {
 		log_fatal("unable to set TCPREMOTEIP: out of memory");
-		(void)reply("421 4.3.0 Service temporarily unavailable");
-		exit(111);
+		unavailable();
 	}
 	/* they named the balancer, not the client */
 	(void)unsetenv("TCPREMOTEHOST");
@@ -522,9 +529,7 @@ main(int argc, char **argv)
 		if (setenv("EARLYTALKER", temporary ? REASON : "-" REASON,
 		    1) == -1) {
 			log_fatal("unable to set EARLYTALKER: out of memory");
-			(void)reply("421 4.3.0 Service temporarily "
-			    "unavailable");
-			exit(111);
+			unavailable();
 		}
 		run(argv);
 	}

@@ -166,8 +166,11 @@ peer_ip(char *out, size_t n)
 
 /*
  * The next command line from fd 0 into l, read before the deadline (on
- * the monotonic clock).  Returns LINE_OK or LINE_LONG, IN_EOF, IN_TIMEOUT
- * or IN_ERROR.
+ * the monotonic clock).  The deadline bounds the waiting, not the taking
+ * of what is already here: once it has passed, one read that does not
+ * wait, so that a line that came before the deadline (an early talker's,
+ * with -l 0) still gets its answer.  Returns LINE_OK or LINE_LONG,
+ * IN_EOF, IN_TIMEOUT or IN_ERROR.
  */
 int
 next_line(struct input *in, struct smtp_line *l, long long deadline)
@@ -175,7 +178,7 @@ next_line(struct input *in, struct smtp_line *l, long long deadline)
 	struct pollfd p;
 	long long left;
 	ssize_t r;
-	int st;
+	int st, late = 0;
 
 	for (;;) {
 		while (in->pos < in->len) {
@@ -185,8 +188,11 @@ next_line(struct input *in, struct smtp_line *l, long long deadline)
 				return st;
 		}
 		left = deadline - now_ms();
-		if (left <= 0)
-			return IN_TIMEOUT;
+		if (left <= 0) {
+			if (late++)
+				return IN_TIMEOUT;
+			left = 0;
+		}
 		p.fd = 0;
 		p.events = POLLIN;
 		if (poll(&p, 1, left > 60000 ? 60000 : (int)left) == -1) {
@@ -194,8 +200,11 @@ next_line(struct input *in, struct smtp_line *l, long long deadline)
 				continue;
 			return IN_ERROR;
 		}
-		if (p.revents == 0)
+		if (p.revents == 0) {
+			if (late)
+				return IN_TIMEOUT;
 			continue;
+		}
 		r = read(0, in->buf, sizeof in->buf);
 		if (r == -1) {
 			if (errno == EINTR || errno == EAGAIN)
