@@ -119,6 +119,8 @@ smtp_verbname(int verb)
 	for (i = 0; verbs[i].name != NULL; i++)
 		if (verbs[i].verb == verb)
 			return verbs[i].name;
+	if (verb == V_DOT)
+		return "end of data";
 	return verb == V_NONE ? "empty line" : "unknown command";
 }
 
@@ -180,8 +182,11 @@ bdatsize(const char *s, size_t n)
  * Scan n bytes of the client's stream.  Stops after each command line;
  * *verb is then its verb (V_DATA only for a bare DATA, so that every byte
  * of a DATA line can be held back, see smtp_cheld) and c->lastlen its
- * length.  Otherwise *verb is -1.  Body, BDAT chunks and the stream after
- * STARTTLS are passed over, never taken for commands.
+ * length.  It stops too after the CRLF.CRLF that ends a body, with *verb
+ * V_DOT: the server replies to it as to a command (RFC 2920 lets the
+ * client pipeline more after it).  Otherwise *verb is -1.  Body, BDAT
+ * chunks and the stream after STARTTLS are passed over, never taken for
+ * commands.
  */
 size_t
 smtp_cscan(struct smtp_client *c, const char *in, size_t n, int *verb)
@@ -217,6 +222,9 @@ smtp_cscan(struct smtp_client *c, const char *in, size_t n, int *verb)
 				if (c->body == 4) {
 					c->mode = CS_CMD;
 					c->linelen = 0;
+					c->lastlen = 3;	/* . CR LF */
+					*verb = V_DOT;
+					return i + 1;
 				}
 				c->body = c->body == 2 ? 0 : 1;
 				break;

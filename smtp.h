@@ -15,7 +15,8 @@ enum smtp_verb {
 	V_NONE,			/* empty line */
 	V_OTHER,		/* a verb we do not know */
 	V_AUTH, V_BDAT, V_DATA, V_EHLO, V_ETRN, V_EXPN, V_HELO, V_HELP,
-	V_MAIL, V_NOOP, V_QUIT, V_RCPT, V_RSET, V_STARTTLS, V_VRFY
+	V_MAIL, V_NOOP, V_QUIT, V_RCPT, V_RSET, V_STARTTLS, V_VRFY,
+	V_DOT			/* smtp_cscan(): the end of a message body */
 };
 
 /* One command line, as read by smtp_getline(). */

@@ -253,6 +253,7 @@ static long long watch_start;	/* when that command came */
 static int starttls;		/* STARTTLS sent on, reply not seen yet */
 static int blind;		/* after 220 to STARTTLS: no parsing */
 static int pipelining;		/* prog offered PIPELINING in its EHLO reply */
+static int ceof;		/* the client sent its end of file */
 
 /* scan_client() stops before the queue overflows: it always has room. */
 static void
@@ -309,15 +310,20 @@ scan_client(void)
 		enqueue(verb);
 		if (verb == V_STARTTLS)
 			starttls = 1;
-		/* RFC 2920: without PIPELINING, every command synchronises */
+		/* RFC 2920: without PIPELINING, every command synchronises;
+		 * the end of a message never does, as BDAT never does */
 		if (synccheck && (pipelining ? smtp_syncs(verb) :
-		    verb != V_BDAT && verb != V_AUTH && verb != V_QUIT)) {
+		    verb != V_BDAT && verb != V_AUTH && verb != V_QUIT &&
+		    verb != V_DOT)) {
 			watching = verb;
 			watch_start = now_ms();
 		}
 	}
+	/* a line that may yet be DATA waits for its end, unless the
+	 * client has said all it will */
 	if (!holding)
-		cb.ok = scanned - smtp_cheld(&cs);
+		cb.ok = ceof && scanned == cb.len ? scanned :
+		    scanned - smtp_cheld(&cs);
 	return 0;
 }
 
@@ -522,6 +528,8 @@ early(int s, pid_t pid)
 				owed -= rl.code > 0;
 			}
 		}
+		if (pb.len == pb.size && pb.ok == pb.sent)
+			pb.ok = pb.len;	/* a "reply" that fills the buffer */
 		drain_out(deadline);
 		if (owed == 0)
 			break;
@@ -535,10 +543,19 @@ early(int s, pid_t pid)
 			break;
 	}
 	drain_out(deadline);
-	(void)fcntl(1, F_SETFL, fcntl(1, F_GETFL) & ~O_NONBLOCK);
-	(void)snprintf(esc, sizeof esc, "%s Client sent data before %s",
-	    temporary ? "421 4.5.1" : "554 5.5.1", what);
-	(void)reply(esc);
+	/* then the refusal, after the last whole reply, if the client took
+	 * those: bounded as well, so that a client that reads nothing
+	 * cannot hold the session */
+	if (pb.sent == pb.ok) {
+		(void)snprintf(esc, sizeof esc,
+		    "%s Client sent data before %s\r\n",
+		    temporary ? "421 4.5.1" : "554 5.5.1", what);
+		k = strlen(esc);
+		memcpy(pb.d, esc, k);
+		pb.len = pb.ok = k;
+		pb.sent = 0;
+		drain_out(now_ms() + FLUSH_MS);
+	}
 	close_clean();
 	(void)shutdown(s, SHUT_RDWR);
 	(void)reap(pid);
@@ -640,9 +657,12 @@ relay(char **argv)
 		if (p[0].revents) {
 			n = fill(0, &cb);
 			if (n == 0) {
+				/* nothing more comes: a line cut short may go
+				 * on, but not what is still to be scanned */
 				cin = 0;
-				if (!holding)	/* a held DATA waits its turn */
-					cb.ok = cb.len;	/* nothing more comes */
+				ceof = 1;
+				if (!holding && scanned == cb.len)
+					cb.ok = cb.len;
 			} else if (n > 0 && scan_client())
 				early(sv[0], pid);
 		}

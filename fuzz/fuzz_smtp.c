@@ -80,6 +80,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(c.mode >= CS_CMD && c.mode <= CS_BLIND);
 		if (verb != -1) {
 			check(c.lastlen > 0);
+			check(verb != V_DOT || c.mode == CS_CMD);
 			if (verb == V_DATA && (data[0] & 2))
 				smtp_cbody(&c);
 		}
