@@ -231,8 +231,10 @@ cache_fresh(void)
 			    path, strerror(errno));
 		return 0;
 	}
+	/* in seconds: age * 1000 < ttl_ms, without its overflow where a
+	 * long has 32 bits */
 	return S_ISREG(st.st_mode) && st.st_mtime <= now &&
-	    (unsigned long)(now - st.st_mtime) * 1000UL < ttl_ms;
+	    now - st.st_mtime < (time_t)((ttl_ms + 999) / 1000);
 }
 
 /*
@@ -326,6 +328,10 @@ proxy(char *ip, size_t ipsize)
 	case -1:
 		log_line("warning: unable to read rules %s: %s", rulescdb,
 		    strerror(errno));
+		break;
+	case -2:
+		log_line("warning: unable to read rules %s: not a cdb",
+		    rulescdb);
 	}
 }
 

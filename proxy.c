@@ -62,6 +62,7 @@ u32(const unsigned char *b)
 	    (uint32_t)b[3] << 24;
 }
 
+/* n bytes at pos: 0, -1 on an error (errno says), -2 past the end. */
 static int
 readat(int fd, unsigned char *buf, size_t n, uint32_t pos)
 {
@@ -72,7 +73,7 @@ readat(int fd, unsigned char *buf, size_t n, uint32_t pos)
 		if (r <= 0) {
 			if (r == -1 && errno == EINTR)
 				continue;
-			return -1;
+			return r == 0 ? -2 : -1;
 		}
 		buf += r;
 		n -= (size_t)r;
@@ -85,8 +86,8 @@ readat(int fd, unsigned char *buf, size_t n, uint32_t pos)
  * Find key in the cdb on fd (D. J. Bernstein's constant database: 256
  * hash tables, addressed by the low byte of the hash).  Returns 1 with
  * the data's position and length in *dpos and *dlen, 0 if the key is
- * absent, -1 on error.  The data may be empty: tcprules writes nothing
- * for a bare "allow".
+ * absent, -1 on a read error, -2 if the file is too short for a cdb.
+ * The data may be empty: tcprules writes nothing for a bare "allow".
  */
 static int
 cdb_find(int fd, const char *key, uint32_t *dpos, uint32_t *dlen)
@@ -95,30 +96,32 @@ cdb_find(int fd, const char *key, uint32_t *dpos, uint32_t *dlen)
 	char k[64];
 	size_t klen = strlen(key);
 	uint32_t h = 5381, tpos, tlen, slot, i, pos;
+	int r;
 
 	for (i = 0; i < klen; i++)
 		h = ((h << 5) + h) ^ (unsigned char)key[i];
-	if (readat(fd, b, 8, (h & 255) * 8) == -1)
-		return -1;
+	if ((r = readat(fd, b, 8, (h & 255) * 8)) != 0)
+		return r;
 	tpos = u32(b);
 	tlen = u32(b + 4);
 	if (tlen == 0)
 		return 0;
 	slot = (h >> 8) % tlen;
 	for (i = 0; i < tlen; i++) {
-		if (readat(fd, b, 8, tpos + ((slot + i) % tlen) * 8) == -1)
-			return -1;
+		if ((r = readat(fd, b, 8, tpos + ((slot + i) % tlen) * 8)) !=
+		    0)
+			return r;
 		pos = u32(b + 4);
 		if (pos == 0)
 			return 0;
 		if (u32(b) != h)
 			continue;
-		if (readat(fd, b, 8, pos) == -1)
-			return -1;
+		if ((r = readat(fd, b, 8, pos)) != 0)
+			return r;
 		if (u32(b) != klen || klen > sizeof k)
 			continue;
-		if (readat(fd, (unsigned char *)k, klen, pos + 8) == -1)
-			return -1;
+		if ((r = readat(fd, (unsigned char *)k, klen, pos + 8)) != 0)
+			return r;
 		if (memcmp(k, key, klen) == 0) {
 			*dpos = pos + 8 + (uint32_t)klen;
 			*dlen = u32(b + 4);
@@ -131,21 +134,25 @@ cdb_find(int fd, const char *key, uint32_t *dpos, uint32_t *dlen)
 /*
  * Apply the tcprules cdb at path to the client ip, as tcpserver -x does:
  * the address, then shorter and shorter prefixes ending in a dot (for
- * IPv6, in a colon), then the empty default.  Data is a list of
- * NUL-terminated instructions: "D" denies, "+VAR=value" sets a variable.
- * Returns 1 (allow), 0 (deny) or -1 (the cdb cannot be read).
+ * IPv6, in a colon), then the empty default; the first rule found
+ * applies, empty or not.  Its data is a list of NUL-terminated
+ * instructions: "D" denies, "+VAR=value" sets a variable.  Returns 1
+ * (allow), 0 (deny), -1 if the cdb cannot be read (errno says why) or
+ * -2 if it is no cdb.
  */
 int
 rules_apply(const char *path, const char *ip)
 {
-	char key[PROXY_ADDR + 1], data[4096];
+	char key[PROXY_ADDR + 1], *data;
 	uint32_t dpos = 0, len = 0;
 	size_t k = strlen(ip), i, j;
 	char sep = strchr(ip, ':') != NULL ? ':' : '.';
-	int fd, found;
+	int fd, found, e;
 
-	if (k >= sizeof key)
+	if (k >= sizeof key) {
+		errno = EINVAL;
 		return -1;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1)
 		return -1;
@@ -159,30 +166,38 @@ rules_apply(const char *path, const char *ip)
 		while (k > 0 && key[k - 1] != sep)
 			key[--k] = '\0';
 	}
-	if (found == 0 || len == 0) {	/* no rule, or a bare allow */
+	if (found <= 0 || len == 0) {	/* an error, no rule, a bare allow */
+		e = errno;
 		(void)close(fd);
-		return 1;
+		errno = e;
+		return found < 0 ? found : 1;
 	}
-	if (found == -1 || len > sizeof data - 1 ||
-	    readat(fd, (unsigned char *)data, len, dpos) == -1) {
-		(void)close(fd);
-		return -1;
-	}
+	data = len > RULES_DATAMAX ? NULL : malloc((size_t)len + 1);
+	found = data == NULL ? -1 :
+	    readat(fd, (unsigned char *)data, len, dpos);
+	e = data != NULL ? errno : len > RULES_DATAMAX ? EFBIG : ENOMEM;
 	(void)close(fd);
+	if (found != 0) {
+		free(data);
+		errno = e;
+		return found;
+	}
 	data[len] = '\0';
-	for (i = 0; i < len; i = j + 1) {
+	found = 1;
+	for (i = 0; i < len && found == 1; i = j + 1) {
 		j = i + strlen(data + i);
 		if (data[i] == 'D')
-			return 0;
-		if (data[i] == '+') {
+			found = 0;
+		else if (data[i] == '+') {
 			char *eq = strchr(data + i + 1, '=');
 
 			if (eq != NULL) {
 				*eq = '\0';
 				if (setenv(data + i + 1, eq + 1, 1) == -1)
-					return -1;
+					found = -1;
 			}
 		}
 	}
-	return 1;
+	free(data);
+	return found;
 }

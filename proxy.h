@@ -9,6 +9,7 @@
 
 #define PROXY_MS 5000		/* time for the whole header */
 #define PROXY_V2MAX (16 + 65535)	/* longest v2 header */
+#define RULES_DATAMAX 65536	/* longest rule taken from a tcprules cdb */
 
 int proxy_read(struct smtp_proxy *, unsigned char *, size_t *);
 int rules_apply(const char *, const char *);

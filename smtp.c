@@ -534,12 +534,32 @@ port(const char *s, unsigned int *p)
 	return 0;
 }
 
+/*
+ * The address bin of family af as text into out: an IPv4-mapped IPv6
+ * address as IPv4, as the peer's address is shown everywhere else, so
+ * that tcprules and the pass cache know the client whichever way the
+ * balancer saw it; IPv6 in inet_ntop()'s one form.
+ */
+static int
+addrtext(int af, const unsigned char *bin, char *out, size_t n)
+{
+	static const unsigned char mapped[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+	};
+
+	if (af == AF_INET6 && memcmp(bin, mapped, sizeof mapped) == 0) {
+		af = AF_INET;
+		bin += sizeof mapped;
+	}
+	return inet_ntop(af, bin, out, (socklen_t)n) == NULL ? -1 : 0;
+}
+
 /* "PROXY TCP4 src dst sport dport\r\n", the whole header in h[0..n). */
 static int
 proxy1(const char *h, size_t n, struct smtp_proxy *p)
 {
 	char proto[8], sp[8], dp[8];
-	unsigned char bin[16];
+	unsigned char src[16], dst[16];
 	const char *s = h + 6, *end = h + n - 2;
 	int af;
 
@@ -562,10 +582,11 @@ proxy1(const char *h, size_t n, struct smtp_proxy *p)
 	    sizeof sp)) == NULL || *s != ' ' || (s = field(s + 1, end, dp,
 	    sizeof dp)) == NULL || s != end)
 		return -1;
-	if (inet_pton(af, p->src, bin) != 1 || inet_pton(af, p->dst, bin) != 1 ||
+	if (inet_pton(af, p->src, src) != 1 || inet_pton(af, p->dst, dst) != 1 ||
 	    port(sp, &p->sport) == -1 || port(dp, &p->dport) == -1)
 		return -1;
-	return 0;
+	return addrtext(af, src, p->src, sizeof p->src) == -1 ||
+	    addrtext(af, dst, p->dst, sizeof p->dst) == -1 ? -1 : 0;
 }
 
 /* The v2 address block of a PROXY command, len bytes at a. */
@@ -576,8 +597,8 @@ proxy2(const unsigned char *a, size_t len, int fam, struct smtp_proxy *p)
 
 	if (len < 2 * alen + 4)
 		return -1;
-	if (inet_ntop(fam, a, p->src, sizeof p->src) == NULL ||
-	    inet_ntop(fam, a + alen, p->dst, sizeof p->dst) == NULL)
+	if (addrtext(fam, a, p->src, sizeof p->src) == -1 ||
+	    addrtext(fam, a + alen, p->dst, sizeof p->dst) == -1)
 		return -1;
 	p->sport = (unsigned int)a[2 * alen] << 8 | a[2 * alen + 1];
 	p->dport = (unsigned int)a[2 * alen + 2] << 8 | a[2 * alen + 3];
@@ -639,6 +660,12 @@ smtp_proxy(const unsigned char *h, size_t n, size_t *need,
 		return 0;
 	}
 	if (n > 16 + len)
+		return -1;
+	/* a PROXY command names UNSPEC or a known family and transport
+	 * (the spec's list); LOCAL's byte is ignored */
+	if ((h[12] & 0x0f) == 1 && h[13] != 0x00 &&
+	    (h[13] >> 4 < 1 || h[13] >> 4 > 3 || (h[13] & 0x0f) < 1 ||
+	    (h[13] & 0x0f) > 2))
 		return -1;
 	if ((h[12] & 0x0f) == 1 && h[13] == 0x11)	/* TCP over IPv4 */
 		return proxy2(h + 16, len, AF_INET, p) == -1 ? -1 : (int)n;
