@@ -179,6 +179,39 @@ bdatsize(const char *s, size_t n)
 }
 
 /*
+ * In a body, mid-line (c->body 1, or 2 after a CR): the offset of the
+ * next dot that starts a line (after CR LF), with c->body 0 as at any
+ * line start; or n, with c->body as the bytes up to n leave it.  Dots
+ * are rarer than line ends, and base64 has none, so memchr() skips
+ * most of a message at a time.
+ */
+static size_t
+bodyskip(struct smtp_client *c, const char *in, size_t i, size_t n)
+{
+	const char *dot;
+	size_t k;
+
+	for (k = i; k < n; k++) {
+		dot = memchr(in + k, '.', n - k);
+		if (dot == NULL)
+			break;
+		k = (size_t)(dot - in);
+		if (k - i >= 2 ? in[k - 2] == '\r' && in[k - 1] == '\n' :
+		    k - i == 1 && in[k - 1] == '\n' && c->body == 2) {
+			c->body = 0;
+			return k;
+		}
+	}
+	/* no such dot: the state after the last bytes */
+	if (in[n - 1] == '\n' && (n - i >= 2 ? in[n - 2] == '\r' :
+	    c->body == 2))
+		c->body = 0;
+	else
+		c->body = in[n - 1] == '\r' ? 2 : 1;
+	return n;
+}
+
+/*
  * Scan n bytes of the client's stream.  Stops after each command line;
  * *verb is then its verb (V_DATA only for a bare DATA, so that every byte
  * of a DATA line can be held back, see smtp_cheld) and c->lastlen its
@@ -191,7 +224,6 @@ bdatsize(const char *s, size_t n)
 size_t
 smtp_cscan(struct smtp_client *c, const char *in, size_t n, int *verb)
 {
-	const char *cr;
 	size_t i;
 	unsigned long long k;
 
@@ -208,11 +240,13 @@ smtp_cscan(struct smtp_client *c, const char *in, size_t n, int *verb)
 				c->mode = CS_CMD;
 			break;
 		case CS_BODY:
-			if (c->body == 1) {	/* mid-line: only a CR counts */
-				cr = memchr(in + i, '\r', n - i);
-				if (cr == NULL)
+			if (c->body == 1 || c->body == 2) {
+				/* mid-line: only a dot that starts a line can
+				 * end the body, so look for dots, not line
+				 * ends, and see what came before each */
+				i = bodyskip(c, in, i, n);
+				if (i == n)
 					return n;
-				i = (size_t)(cr - in);
 			}
 			switch (in[i]) {
 			case '\r':

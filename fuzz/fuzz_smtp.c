@@ -86,6 +86,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 
+	/* a body alone, against the plain definition of its end: the first
+	 * CR LF . CR LF, counting the start as after a CR LF */
+	memset(&c, 0, sizeof c);
+	smtp_cbody(&c);
+	for (pos = 0; pos < n; pos += k) {
+		len = n - pos < step ? n - pos : step;
+		k = smtp_cscan(&c, in + pos, len, &verb);
+		check(k > 0 && k <= len);
+		if (verb == V_DOT)
+			break;
+		check(verb == -1 && k == len);
+	}
+	for (total = 0; total + 3 <= n; total++)
+		if (in[total] == '.' && in[total + 1] == '\r' &&
+		    in[total + 2] == '\n' && (total == 0 ||
+		    (total >= 2 && in[total - 2] == '\r' &&
+		    in[total - 1] == '\n')))
+			break;
+	if (total + 3 <= n)
+		check(verb == V_DOT && pos + k == total + 3);
+	else
+		check(pos >= n);
+
 	/* the server's stream */
 	memset(&r, 0, sizeof r);
 	for (pos = 0; pos < n; pos += k) {
