@@ -336,6 +336,15 @@ release(void)
 	enqueue(V_DATA);
 }
 
+/* A "reply" that fills the buffer from prog goes on in pieces: nothing
+ * else would make room for its end. */
+static void
+pass_full(void)
+{
+	if (pb.len == pb.size && pb.ok == pb.sent)
+		pb.ok = pb.len;
+}
+
 /*
  * Scan prog's new bytes, from offset from, and act on each reply as its
  * last line comes.  Only whole replies are cleared to go to the client,
@@ -379,8 +388,7 @@ scan_prog(size_t from)
 		if (qlen == 0 && !holding)
 			watching = -1;
 	}
-	if (pb.len == pb.size && pb.ok == pb.sent)
-		pb.ok = pb.len;	/* a "reply" that fills the buffer */
+	pass_full();
 }
 
 static void
@@ -528,8 +536,7 @@ early(int s, pid_t pid)
 				owed -= rl.code > 0;
 			}
 		}
-		if (pb.len == pb.size && pb.ok == pb.sent)
-			pb.ok = pb.len;	/* a "reply" that fills the buffer */
+		pass_full();
 		drain_out(deadline);
 		if (owed == 0)
 			break;
@@ -656,14 +663,13 @@ relay(char **argv)
 		}
 		if (p[0].revents) {
 			n = fill(0, &cb);
-			if (n == 0) {
-				/* nothing more comes: a line cut short may go
-				 * on, but not what is still to be scanned */
+			if (n == 0) {	/* nothing more comes */
 				cin = 0;
 				ceof = 1;
-				if (!holding && scanned == cb.len)
-					cb.ok = cb.len;
-			} else if (n > 0 && scan_client())
+			}
+			/* at the end too: a line cut short may go on, once
+			 * all before it is scanned (scan_client) */
+			if (n >= 0 && scan_client())
 				early(sv[0], pid);
 		}
 		/* write on at once what came: the fds do not block, and
