@@ -32,8 +32,11 @@ earlytalker.o: compile earlytalker.c io.h proxy.h smtp.h
 proxy.o: compile proxy.c io.h proxy.h smtp.h
 	./compile proxy.c
 
-wrap.o: compile wrap.c io.h smtp.h
+wrap.o: compile wrap.c io.h relay.h smtp.h
 	./compile wrap.c
+
+relay.o: compile relay.c relay.h smtp.h
+	./compile relay.c
 
 io.o: compile io.c io.h smtp.h
 	./compile io.c
@@ -44,8 +47,8 @@ smtp.o: compile smtp.c smtp.h
 earlytalker: load earlytalker.o io.o proxy.o smtp.o
 	./load earlytalker earlytalker.o io.o proxy.o smtp.o
 
-earlytalker-wrap: load wrap.o io.o smtp.o
-	./load earlytalker-wrap wrap.o io.o smtp.o
+earlytalker-wrap: load wrap.o io.o relay.o smtp.o
+	./load earlytalker-wrap wrap.o io.o relay.o smtp.o
 
 bench/load.o: compile bench/load.c
 	./compile -o bench/load.o bench/load.c
@@ -91,10 +94,19 @@ fuzz_smtp: fuzz/fuzz_smtp.c smtp.c smtp.h
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -o fuzz_smtp fuzz/fuzz_smtp.c smtp.c
 
-fuzz: fuzz_smtp
+fuzz_relay: fuzz/fuzz_relay.c relay.c relay.h smtp.c smtp.h
+	$(CLANG) -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -I. \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -o fuzz_relay fuzz/fuzz_relay.c relay.c smtp.c
+
+# each harness gets FUZZTIME seconds
+fuzz: fuzz_smtp fuzz_relay
 	rm -rf fuzz-corpus && mkdir fuzz-corpus && cp fuzz/seeds/* fuzz-corpus/
 	./fuzz_smtp -max_total_time=$(FUZZTIME) -max_len=4096 \
 	    -timeout=10 fuzz-corpus
+	rm -rf fuzz-relay-corpus && mkdir fuzz-relay-corpus
+	./fuzz_relay -max_total_time=$(FUZZTIME) -max_len=512 \
+	    -timeout=10 -print_final_stats=1 fuzz-relay-corpus
 
 lint:
 	mandoc -Tlint -Wwarning earlytalker.1
@@ -102,15 +114,16 @@ lint:
 	# variableScope: KNF declares at the top of a function
 	cppcheck --std=c99 --enable=warning,style,performance,portability \
 	    --suppress=variableScope --error-exitcode=1 --inline-suppr -q \
-	    earlytalker.c wrap.c io.c proxy.c smtp.c fuzz/fuzz_smtp.c \
+	    earlytalker.c wrap.c io.c proxy.c relay.c smtp.c fuzz/fuzz_smtp.c \
+	    fuzz/fuzz_relay.c \
 	    bench/load.c bench/stub.c bench/floor.c
 	clang-tidy -quiet --warnings-as-errors='*' \
 	    -checks='-*,clang-analyzer-*,bugprone-*,cert-*,-cert-err33-c,-bugprone-easily-swappable-parameters' \
-	    earlytalker.c wrap.c io.c proxy.c smtp.c bench/load.c \
+	    earlytalker.c wrap.c io.c proxy.c relay.c smtp.c bench/load.c \
 	    bench/stub.c bench/floor.c -- -std=c99 -D_POSIX_C_SOURCE=200809L
 
 clean:
 	rm -f `cat TARGETS`
-	rm -rf fuzz-corpus bench/out
+	rm -rf fuzz-corpus fuzz-relay-corpus bench/out
 
 .PHONY: it check test install setup bench fuzz lint clean

@@ -119,7 +119,7 @@ smtp_verbname(int verb)
 	for (i = 0; verbs[i].name != NULL; i++)
 		if (verbs[i].verb == verb)
 			return verbs[i].name;
-	if (verb == V_DOT)
+	if (verb == V_DOT || verb == V_LDOT)
 		return "end of data";
 	return verb == V_NONE ? "empty line" : "unknown command";
 }
@@ -141,7 +141,14 @@ smtp_syncs(int verb)
 	}
 }
 
-/* A DATA command with nothing after it but blanks and CR? */
+/*
+ * May the line that starts with the n bytes at s (its leading blanks
+ * left out) be taken for DATA by some server?  Servers differ: qmail-smtpd
+ * takes "DATA x", mailfront "DATA" with blanks, Postfix leading blanks.
+ * So any line whose first word begins with DATA, in any case, followed by
+ * anything at all, counts; fewer than 4 bytes count while they may yet
+ * spell it.
+ */
 static int
 maybedata(const char *s, size_t n)
 {
@@ -149,9 +156,6 @@ maybedata(const char *s, size_t n)
 
 	for (i = 0; i < n && i < 4; i++)
 		if (upper((unsigned char)s[i]) != "DATA"[i])
-			return 0;
-	for (; i < n; i++)
-		if (!blank(s[i]) && s[i] != '\r')
 			return 0;
 	return 1;
 }
@@ -179,53 +183,98 @@ bdatsize(const char *s, size_t n)
 }
 
 /*
- * In a body, mid-line (c->body 1, or 2 after a CR): the offset of the
- * next dot that starts a line (after CR LF), with c->body 0 as at any
- * line start; or n, with c->body as the bytes up to n leave it.  Dots
- * are rarer than line ends, and base64 has none, so memchr() skips
- * most of a message at a time.
+ * The body's end matcher.  A line starts after CR LF (B_START, and the
+ * body's first byte) or after a bare LF (B_LSTART).  A dot alone on a
+ * line ends the body: CR LF . CR LF strictly, and LF . LF, CR LF . LF or
+ * LF . CR LF for the lenient servers (mailfront, older Postfix).
+ */
+#define B_START 0		/* line start after CR LF */
+#define B_MID 1			/* mid-line */
+#define B_CR 2			/* CR mid-line */
+#define B_DOT 3			/* dot after CR LF */
+#define B_DOTCR 4		/* dot CR after CR LF */
+#define B_LSTART 5		/* line start after a bare LF */
+#define B_LDOT 6		/* dot after a bare LF */
+#define B_LDOTCR 7		/* dot CR after a bare LF */
+
+/*
+ * In a body, mid-line (B_MID or B_CR): the offset of the next dot that
+ * starts a line, with c->body B_START or B_LSTART as at that line's
+ * start; or n, with c->body as the bytes up to n leave it.  Dots are
+ * rarer than line ends, and base64 has none, so memchr() skips most of a
+ * message at a time.
  */
 static size_t
 bodyskip(struct smtp_client *c, const char *in, size_t i, size_t n)
 {
 	const char *dot;
 	size_t k;
+	int cr;
 
 	for (k = i; k < n; k++) {
 		dot = memchr(in + k, '.', n - k);
 		if (dot == NULL)
 			break;
 		k = (size_t)(dot - in);
-		if (k - i >= 2 ? in[k - 2] == '\r' && in[k - 1] == '\n' :
-		    k - i == 1 && in[k - 1] == '\n' && c->body == 2) {
-			c->body = 0;
+		if (k > i && in[k - 1] == '\n') {
+			cr = k - i >= 2 ? in[k - 2] == '\r' : c->body == B_CR;
+			c->body = cr ? B_START : B_LSTART;
 			return k;
 		}
 	}
 	/* no such dot: the state after the last bytes */
-	if (in[n - 1] == '\n' && (n - i >= 2 ? in[n - 2] == '\r' :
-	    c->body == 2))
-		c->body = 0;
-	else
-		c->body = in[n - 1] == '\r' ? 2 : 1;
+	if (in[n - 1] == '\n') {
+		cr = n - i >= 2 ? in[n - 2] == '\r' : c->body == B_CR;
+		c->body = cr ? B_START : B_LSTART;
+	} else
+		c->body = in[n - 1] == '\r' ? B_CR : B_MID;
 	return n;
+}
+
+/* One body byte: 1 at a strict end, 2 at a lenient end, else 0. */
+static int
+bodybyte(struct smtp_client *c, int ch)
+{
+	int b = c->body;
+
+	switch (ch) {
+	case '\r':
+		c->body = b == B_DOT ? B_DOTCR : b == B_LDOT ? B_LDOTCR : B_CR;
+		return 0;
+	case '\n':
+		if (b == B_DOTCR) {
+			c->body = B_START;
+			return 1;
+		}
+		c->body = b == B_CR || b == B_LDOTCR ? B_START : B_LSTART;
+		return b == B_DOT || b == B_LDOT || b == B_LDOTCR ? 2 : 0;
+	case '.':
+		c->body = b == B_START ? B_DOT : b == B_LSTART ? B_LDOT : B_MID;
+		return 0;
+	default:
+		c->body = B_MID;
+		return 0;
+	}
 }
 
 /*
  * Scan n bytes of the client's stream.  Stops after each command line;
- * *verb is then its verb (V_DATA only for a bare DATA, so that every byte
- * of a DATA line can be held back, see smtp_cheld) and c->lastlen its
- * length.  It stops too after the CRLF.CRLF that ends a body, with *verb
- * V_DOT: the server replies to it as to a command (RFC 2920 lets the
- * client pipeline more after it).  Otherwise *verb is -1.  Body, BDAT
- * chunks and the stream after STARTTLS are passed over, never taken for
- * commands.
+ * *verb is then its verb (V_DATA for any line a server may take as DATA,
+ * see maybedata(), so that the relay can hold it back) and c->lastlen its
+ * length.  In a body it stops after a dot line: with *verb V_DOT at
+ * CR LF . CR LF, back in command mode (the server replies to it as to a
+ * command, and RFC 2920 lets the client pipeline more after it); with
+ * *verb V_LDOT at a lenient end, still in the body: only the server knows
+ * whether the body ended there (smtp_ccmd).  Otherwise *verb is -1.
+ * Body, BDAT chunks and the stream after STARTTLS are passed over, never
+ * taken for commands.
  */
 size_t
 smtp_cscan(struct smtp_client *c, const char *in, size_t n, int *verb)
 {
 	size_t i;
 	unsigned long long k;
+	int end, b;
 
 	*verb = -1;
 	for (i = 0; i < n; i++) {
@@ -240,7 +289,7 @@ smtp_cscan(struct smtp_client *c, const char *in, size_t n, int *verb)
 				c->mode = CS_CMD;
 			break;
 		case CS_BODY:
-			if (c->body == 1 || c->body == 2) {
+			if (c->body == B_MID || c->body == B_CR) {
 				/* mid-line: only a dot that starts a line can
 				 * end the body, so look for dots, not line
 				 * ends, and see what came before each */
@@ -248,39 +297,32 @@ smtp_cscan(struct smtp_client *c, const char *in, size_t n, int *verb)
 				if (i == n)
 					return n;
 			}
-			switch (in[i]) {
-			case '\r':
-				c->body = c->body == 3 ? 4 : 2;
+			b = c->body;
+			end = bodybyte(c, (unsigned char)in[i]);
+			if (end == 0)
 				break;
-			case '\n':
-				if (c->body == 4) {
-					c->mode = CS_CMD;
-					c->linelen = 0;
-					c->lastlen = 3;	/* . CR LF */
-					*verb = V_DOT;
-					return i + 1;
-				}
-				c->body = c->body == 2 ? 0 : 1;
-				break;
-			case '.':
-				c->body = c->body == 0 ? 3 : 1;
-				break;
-			default:
-				c->body = 1;
-			}
-			break;
+			c->lastlen = b == B_DOTCR || b == B_LDOTCR ? 3 : 2;
+			if (end == 1) {
+				smtp_ccmd(c);
+				*verb = V_DOT;
+			} else
+				*verb = V_LDOT;
+			return i + 1;
 		default:
-			if (c->linelen < sizeof c->head)
-				c->head[c->linelen] = in[i];
+			if (c->headlen == 0 && blank(in[i])) {
+				c->linelen++;	/* leading blanks: skipped */
+				break;
+			}
+			if (c->headlen < sizeof c->head)
+				c->head[c->headlen++] = in[i];
 			c->linelen++;
 			if (in[i] != '\n')
 				break;
-			k = c->linelen < sizeof c->head ?
-			    c->linelen - 1 : sizeof c->head;
-			*verb = smtp_verb(c->head, (size_t)k, NULL);
-			if (*verb == V_DATA && (c->linelen > sizeof c->head ||
-			    !maybedata(c->head, (size_t)k)))
-				*verb = V_OTHER;
+			k = c->headlen < sizeof c->head ||
+			    c->head[sizeof c->head - 1] == '\n' ?
+			    c->headlen - 1 : sizeof c->head;
+			*verb = k >= 4 && maybedata(c->head, (size_t)k) ?
+			    V_DATA : smtp_verb(c->head, (size_t)k, NULL);
 			if (*verb == V_BDAT && c->chunking &&
 			    c->linelen <= sizeof c->head) {
 				c->chunk = bdatsize(c->head, (size_t)k);
@@ -289,6 +331,7 @@ smtp_cscan(struct smtp_client *c, const char *in, size_t n, int *verb)
 			}
 			c->lastlen = c->linelen;
 			c->linelen = 0;
+			c->headlen = 0;
 			return i + 1;
 		}
 	}
@@ -297,13 +340,15 @@ smtp_cscan(struct smtp_client *c, const char *in, size_t n, int *verb)
 
 /*
  * How many of the bytes scanned so far belong to a command line that may
- * yet turn out to be DATA.  The relay holds them back.
+ * yet turn out to be DATA.  The relay holds them back, up to SMTP_LINEMAX
+ * bytes: a server acts on no line before its LF, so the start of a longer
+ * one may go on, and its end is held (smtp_cscan() says V_DATA).
  */
 size_t
 smtp_cheld(const struct smtp_client *c)
 {
 	if (c->mode != CS_CMD || c->linelen == 0 ||
-	    c->linelen >= sizeof c->head || !maybedata(c->head, c->linelen))
+	    c->linelen > SMTP_LINEMAX || !maybedata(c->head, c->headlen))
 		return 0;
 	return c->linelen;
 }
@@ -313,8 +358,18 @@ void
 smtp_cbody(struct smtp_client *c)
 {
 	c->mode = CS_BODY;
-	c->body = 0;
+	c->body = B_START;
 	c->linelen = 0;
+	c->headlen = 0;
+}
+
+/* The server ended the body (or never began one): commands follow. */
+void
+smtp_ccmd(struct smtp_client *c)
+{
+	c->mode = CS_CMD;
+	c->linelen = 0;
+	c->headlen = 0;
 }
 
 /* Is the reply text at s, n bytes, the keyword word, alone or with args? */

@@ -16,7 +16,11 @@ enum smtp_verb {
 	V_OTHER,		/* a verb we do not know */
 	V_AUTH, V_BDAT, V_DATA, V_EHLO, V_ETRN, V_EXPN, V_HELO, V_HELP,
 	V_MAIL, V_NOOP, V_QUIT, V_RCPT, V_RSET, V_STARTTLS, V_VRFY,
-	V_DOT			/* smtp_cscan(): the end of a message body */
+	V_DOT,			/* smtp_cscan(): CR LF . CR LF, the end of a
+				 * message body */
+	V_LDOT			/* smtp_cscan(): LF . LF, CR LF . LF or
+				 * LF . CR LF, an end that lenient servers
+				 * take: the body may go on or not */
 };
 
 /* One command line, as read by smtp_getline(). */
@@ -39,17 +43,18 @@ int smtp_syncs(int);
 
 /* The client's side of a relayed session. */
 #define CS_CMD 0		/* command lines */
-#define CS_BODY 1		/* message body after 354, until CRLF.CRLF */
+#define CS_BODY 1		/* message body after 354, until its end */
 #define CS_CHUNK 2		/* BDAT chunk: pass bytes uncounted */
 #define CS_BLIND 3		/* after STARTTLS: no more parsing */
 
 struct smtp_client {
 	int mode;		/* CS_* */
-	int body;		/* CRLF.CRLF matcher: 0 line start, 1 mid-line,
-				 * 2 CR mid-line, 3 dot, 4 dot CR */
+	int body;		/* end matcher, B_* in smtp.c */
 	unsigned long long chunk;	/* CS_CHUNK: bytes still to pass */
 	int chunking;		/* 1: the server offered CHUNKING */
-	char head[SMTP_HEAD];	/* start of the current command line */
+	char head[SMTP_HEAD];	/* start of the current command line, from
+				 * its first byte that is not a blank */
+	size_t headlen;		/* bytes seen from there, up to SMTP_HEAD */
 	size_t linelen;		/* bytes of the current line so far */
 	size_t lastlen;		/* bytes of the line that just ended */
 };
@@ -57,6 +62,7 @@ struct smtp_client {
 size_t smtp_cscan(struct smtp_client *, const char *, size_t, int *);
 size_t smtp_cheld(const struct smtp_client *);
 void smtp_cbody(struct smtp_client *);
+void smtp_ccmd(struct smtp_client *);
 
 /* The server's side of a relayed session. */
 #define EXT_PIPELINING 1

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "relay.h"
 #include "smtp.h"
 
 #define PROG "earlytalker-wrap"
@@ -32,11 +33,9 @@
 #define MAXCOMMANDS 100		/* responder: commands, then 421 */
 #define CBUF 262144		/* relay: bytes buffered from the client */
 #define PBUF 65536		/* relay: bytes buffered from prog */
-#define QUEUE 128		/* relay: commands awaiting a reply */
 #define FLUSH_MS 5000		/* relay: wait for replies owed, at the end */
 #define IDLE_MS 1200000		/* relay: silence both ways, then end */
 #define REAP_MS 10000		/* relay: prog's time to exit, then TERM */
-#define GREETING (-2)		/* relay: the queue entry of the greeting */
 #define FIELD 250		/* responder: escaped bytes of a log field */
 
 static void die_usage(void) NORETURN;
@@ -229,167 +228,9 @@ responder(const char *marked)
 	}
 }
 
-/* The relay's state: the client's stream, prog's stream, what is owed. */
-struct buf {
-	char *d;
-	size_t size;		/* of d */
-	size_t len;		/* bytes in d */
-	size_t sent;		/* of them, written on */
-	size_t ok;		/* of them, cleared to be written on */
-};
-
+/* The relay: its state, and the buffers it points to. */
 static char cbd[CBUF], pbd[PBUF];
-static struct buf cb = { cbd, CBUF, 0, 0, 0 };	/* client to prog */
-static struct buf pb = { pbd, PBUF, 0, 0, 0 };	/* prog to client */
-static struct smtp_client cs;	/* the client's stream */
-static struct smtp_reply rs;	/* prog's stream */
-static size_t scanned;		/* bytes of cb scanned by smtp_cscan */
-static int queue[QUEUE];	/* commands sent to prog, awaiting replies */
-static size_t qhead, qlen;
-static int holding;		/* a DATA line is held in cb[ok..scanned) */
-static long long hold_end;	/* when the held DATA goes on to prog */
-static int watching = -1;	/* verb whose reply the client must await */
-static long long watch_start;	/* when that command came */
-static int starttls;		/* STARTTLS sent on, reply not seen yet */
-static int blind;		/* after 220 to STARTTLS: no parsing */
-static int pipelining;		/* prog offered PIPELINING in its EHLO reply */
-static int ceof;		/* the client sent its end of file */
-
-/* scan_client() stops before the queue overflows: it always has room. */
-static void
-enqueue(int verb)
-{
-	queue[(qhead + qlen++) % QUEUE] = verb;
-}
-
-/* Move the bytes written on out of a buffer's way. */
-static void
-compact(struct buf *b)
-{
-	if (b->sent == 0)
-		return;
-	memmove(b->d, b->d + b->sent, b->len - b->sent);
-	b->len -= b->sent;
-	b->ok -= b->sent;
-	if (b == &cb)
-		scanned -= b->sent;
-	b->sent = 0;
-}
-
-/*
- * Scan the client's new bytes.  Returns 1 if the client talked early:
- * bytes came after a command whose reply it must wait for.
- */
-static int
-scan_client(void)
-{
-	size_t k;
-	int verb;
-
-	if (blind) {
-		scanned = cb.ok = cb.len;
-		return 0;
-	}
-	while (scanned < cb.len) {
-		if (holding || watching != -1)
-			return 1;
-		if (starttls || qlen == QUEUE)
-			return 0;	/* held until prog answers */
-		k = smtp_cscan(&cs, cb.d + scanned, cb.len - scanned, &verb);
-		scanned += k;
-		if (verb == -1)
-			break;
-		if (verb == V_DATA && datacheck) {
-			holding = 1;
-			hold_end = now_ms() + (long long)data_ms;
-			watching = V_DATA;
-			watch_start = now_ms();
-			continue;
-		}
-		cb.ok = scanned;
-		enqueue(verb);
-		if (verb == V_STARTTLS)
-			starttls = 1;
-		/* RFC 2920: without PIPELINING, every command synchronises;
-		 * the end of a message never does, as BDAT never does */
-		if (synccheck && (pipelining ? smtp_syncs(verb) :
-		    verb != V_BDAT && verb != V_AUTH && verb != V_QUIT &&
-		    verb != V_DOT)) {
-			watching = verb;
-			watch_start = now_ms();
-		}
-	}
-	/* a line that may yet be DATA waits for its end, unless the
-	 * client has said all it will */
-	if (!holding)
-		cb.ok = ceof && scanned == cb.len ? scanned :
-		    scanned - smtp_cheld(&cs);
-	return 0;
-}
-
-/* The held DATA goes on to prog. */
-static void
-release(void)
-{
-	holding = 0;
-	cb.ok = scanned;
-	enqueue(V_DATA);
-}
-
-/* A "reply" that fills the buffer from prog goes on in pieces: nothing
- * else would make room for its end. */
-static void
-pass_full(void)
-{
-	if (pb.len == pb.size && pb.ok == pb.sent)
-		pb.ok = pb.len;
-}
-
-/*
- * Scan prog's new bytes, from offset from, and act on each reply as its
- * last line comes.  Only whole replies are cleared to go to the client,
- * so that a refusal never lands in the middle of one.
- */
-static void
-scan_prog(size_t from)
-{
-	struct smtp_rline rl;
-	int verb;
-
-	if (blind) {
-		pb.ok = pb.len;
-		return;
-	}
-	while (from < pb.len) {
-		from += smtp_rscan(&rs, pb.d + from, pb.len - from, &rl);
-		if (rl.code == 0 || !rl.final)
-			continue;
-		pb.ok = from;
-		if (rl.code < 0 || qlen == 0)
-			continue;	/* no reply, or one nobody asked for */
-		verb = queue[qhead];
-		qhead = (qhead + 1) % QUEUE;
-		qlen--;
-		if (verb == V_EHLO && rl.code == 250) {
-			cs.chunking = (rl.ext & EXT_CHUNKING) != 0;
-			pipelining = (rl.ext & EXT_PIPELINING) != 0;
-		}
-		if (verb == V_DATA && rl.code == 354)
-			smtp_cbody(&cs);
-		if (verb == V_STARTTLS) {
-			starttls = 0;
-			if (rl.code == 220) {
-				blind = 1;
-				cs.mode = CS_BLIND;
-				pb.ok = pb.len;
-				return;
-			}
-		}
-		if (qlen == 0 && !holding)
-			watching = -1;
-	}
-	pass_full();
-}
+static struct relay R;
 
 static void
 nonblock(int fd)
@@ -402,11 +243,11 @@ nonblock(int fd)
 
 /* Read into a buffer: bytes read, 0 at end of file, -1 if nothing now. */
 static ssize_t
-fill(int fd, struct buf *b)
+fill(int fd, struct rbuf *b)
 {
 	ssize_t r;
 
-	compact(b);
+	relay_compact(&R, b);
 	if (b->len == b->size)
 		return -1;	/* no room: not an end of file */
 	r = read(fd, b->d + b->len, b->size - b->len);
@@ -419,7 +260,7 @@ fill(int fd, struct buf *b)
 
 /* Write what is cleared: -1 if the reader is gone. */
 static int
-flush(int fd, struct buf *b)
+flush(int fd, struct rbuf *b)
 {
 	ssize_t w;
 
@@ -473,13 +314,27 @@ drain_out(long long deadline)
 {
 	struct pollfd p;
 
-	while (pb.sent < pb.ok && now_ms() < deadline) {
+	while (R.p.sent < R.p.ok && now_ms() < deadline) {
 		p.fd = 1;
 		p.events = POLLOUT;
 		(void)poll(&p, 1, 100);
-		if (flush(1, &pb) == -1)
+		if (flush(1, &R.p) == -1)
 			return;
 	}
+}
+
+/* The last reply, cleared to go after all before it, bounded in time. */
+static void
+last_reply(const char *line)
+{
+	size_t k = strlen(line);
+
+	if (R.p.sent != R.p.ok)
+		return;	/* the client took not even those */
+	memcpy(R.p.d, line, k);
+	R.p.len = R.p.ok = R.p.scanned = k;
+	R.p.sent = 0;
+	drain_out(now_ms() + FLUSH_MS);
 }
 
 /*
@@ -492,51 +347,50 @@ static void
 early(int s, pid_t pid)
 {
 	char esc[4 * SMTP_SAMPLE + 1], t[32], what[40];
-	size_t n = cb.len - scanned, k;
+	size_t n = R.c.len - R.early_from, k;
 	long long deadline = now_ms() + FLUSH_MS;
+	size_t owed = R.owed;
 	struct smtp_rline rl;
 	struct pollfd p;
-	size_t from;
 	ssize_t r;
-	size_t owed = holding || qlen == 0 ? qlen : qlen - 1;
 
 	k = n < SMTP_SAMPLE ? n : SMTP_SAMPLE;
-	(void)smtp_escape(esc, sizeof esc, cb.d + scanned, k);
+	(void)smtp_escape(esc, sizeof esc, R.c.d + R.early_from, k);
 	if (verbosity > 0)
 		log_line("early at %s: %lu bytes after %s s: \"%s%s\": "
-		    "reject %s", watching == GREETING ? "greeting" :
-		    smtp_verbname(watching), (unsigned long)n,
-		    elapsed(t, sizeof t, now_ms() - watch_start), esc,
+		    "reject %s", R.early_at == RELAY_GREETING ? "greeting" :
+		    smtp_verbname(R.early_at), (unsigned long)n,
+		    elapsed(t, sizeof t, R.early_wait), esc,
 		    n > k ? "..." : "", temporary ? "421" : "554");
-	if (watching == V_DATA)
+	if (R.early_at == V_DATA)
 		(void)snprintf(what, sizeof what, "the 354 response");
-	else if (watching == GREETING)
+	else if (R.early_at == RELAY_GREETING)
 		(void)snprintf(what, sizeof what, "the greeting");
 	else
 		(void)snprintf(what, sizeof what, "the reply to %s",
-		    smtp_verbname(watching));
+		    smtp_verbname(R.early_at));
 	/* the commands before go on to prog; then it sees the end */
-	while (cb.sent < cb.ok && now_ms() < deadline) {
+	while (R.c.sent < R.c.ok && now_ms() < deadline) {
 		p.fd = s;
 		p.events = POLLOUT;
 		(void)poll(&p, 1, 100);
-		if (flush(s, &cb) == -1)
+		if (flush(s, &R.c) == -1)
 			break;
 	}
 	(void)shutdown(s, SHUT_WR);
 	/* pass on the replies prog owes for the commands before, no more;
-	 * scan_prog() has scanned up to pb.len already */
-	from = pb.len;
+	 * relay_prog() has scanned up to R.p.scanned */
 	while (owed > 0 && now_ms() < deadline) {
-		while (from < pb.len && owed > 0) {
-			from += smtp_rscan(&rs, pb.d + from, pb.len - from,
-			    &rl);
+		while (R.p.scanned < R.p.len && owed > 0) {
+			R.p.scanned += smtp_rscan(&R.rs, R.p.d + R.p.scanned,
+			    R.p.len - R.p.scanned, &rl);
 			if (rl.code != 0 && rl.final) {
-				pb.ok = from;
+				R.p.ok = R.p.scanned;
 				owed -= rl.code > 0;
 			}
 		}
-		pass_full();
+		if (R.p.len == R.p.size && R.p.ok == R.p.sent)
+			R.p.ok = R.p.scanned = R.p.len;	/* in pieces */
 		drain_out(deadline);
 		if (owed == 0)
 			break;
@@ -544,8 +398,7 @@ early(int s, pid_t pid)
 		p.events = POLLIN;
 		if (poll(&p, 1, (int)(deadline - now_ms())) <= 0)
 			continue;
-		from -= pb.sent;	/* fill() moves the bytes */
-		r = fill(s, &pb);
+		r = fill(s, &R.p);
 		if (r == 0)
 			break;
 	}
@@ -553,34 +406,45 @@ early(int s, pid_t pid)
 	/* then the refusal, after the last whole reply, if the client took
 	 * those: bounded as well, so that a client that reads nothing
 	 * cannot hold the session */
-	if (pb.sent == pb.ok) {
-		(void)snprintf(esc, sizeof esc,
-		    "%s Client sent data before %s\r\n",
-		    temporary ? "421 4.5.1" : "554 5.5.1", what);
-		k = strlen(esc);
-		memcpy(pb.d, esc, k);
-		pb.len = pb.ok = k;
-		pb.sent = 0;
-		drain_out(now_ms() + FLUSH_MS);
-	}
+	(void)snprintf(esc, sizeof esc, "%s Client sent data before %s\r\n",
+	    temporary ? "421 4.5.1" : "554 5.5.1", what);
+	last_reply(esc);
 	close_clean();
 	(void)shutdown(s, SHUT_RDWR);
 	(void)reap(pid);
 	exit(0);
 }
 
+/* Read from the client all that it has sent by now. */
+static void
+read_client(int *cin)
+{
+	ssize_t n;
+
+	while (*cin) {
+		n = fill(0, &R.c);
+		if (n == 0) {	/* nothing more comes */
+			*cin = 0;
+			R.ceof = 1;
+		}
+		if (n <= 0)
+			break;
+	}
+}
+
 /*
  * The DATA check: prog runs as a child on a socketpair; bytes go both ways
- * unchanged, through bounded buffers, with back-pressure.  The client's
- * stream is followed (commands, body, BDAT chunks, TLS) so that no message
- * byte is taken for a command.
+ * unchanged, through bounded buffers, with back-pressure.  relay.c follows
+ * the client's stream (commands, body, BDAT chunks, TLS) as prog's replies
+ * show it, so that no message byte is taken for a command.
  */
 static void
 relay(char **argv)
 {
 	struct pollfd p[3];
-	long long last = now_ms(), timeout, now;
-	int sv[2], cin = 1, pin = 1, shut = 0, status, r;
+	long long last = now_ms(), timeout, now, next;
+	int sv[2], cin = 1, pin = 1, shut = 0, owes = 0, warned = 0;
+	int status, r;
 	pid_t pid;
 	ssize_t n;
 	sigset_t none;
@@ -606,34 +470,40 @@ relay(char **argv)
 	nonblock(sv[0]);
 	nonblock(0);
 	nonblock(1);
-	enqueue(GREETING);
-	if (synccheck) {	/* the greeting synchronises too */
-		watching = GREETING;
-		watch_start = now_ms();
-	}
+	R.c.d = cbd;
+	R.c.size = CBUF;
+	R.p.d = pbd;
+	R.p.size = PBUF;
+	R.datacheck = datacheck;
+	R.synccheck = synccheck;
+	R.data_ms = data_ms;
+	relay_init(&R, now_ms());
 
-	while (pin || pb.sent < pb.len) {
+	while (pin || R.p.sent < R.p.len) {
 		now = now_ms();
-		if (holding && now >= hold_end)
-			release();
-		if (!cin && pin && !shut && cb.sent == cb.len && !holding) {
+		/* a held DATA goes on; bytes after a lenient end go on */
+		next = relay_tick(&R, now);
+		if (relay_client(&R, now))
+			early(sv[0], pid);
+		if (!cin && pin && !shut && R.c.sent == R.c.len &&
+		    !R.holding && !R.lenient) {
 			(void)shutdown(sv[0], SHUT_WR);	/* pass on the EOF */
 			shut = 1;
 		}
 		/* what to wait for; fill() makes room of the bytes sent */
-		p[0].fd = cin && cb.len - cb.sent < cb.size ? 0 : -1;
+		p[0].fd = cin && R.c.len - R.c.sent < R.c.size ? 0 : -1;
 		p[0].events = POLLIN;
-		p[1].fd = pb.ok > pb.sent ? 1 : -1;
+		p[1].fd = R.p.ok > R.p.sent ? 1 : -1;
 		p[1].events = POLLOUT;
 		p[2].fd = sv[0];
-		p[2].events = (short)((pin && pb.len - pb.sent < pb.size ?
-		    POLLIN : 0) | (cb.ok > cb.sent ? POLLOUT : 0));
+		p[2].events = (short)((pin && R.p.len - R.p.sent < R.p.size ?
+		    POLLIN : 0) | (R.c.ok > R.c.sent ? POLLOUT : 0));
 		if (p[2].events == 0)
 			p[2].fd = -1;
 		p[0].revents = p[1].revents = p[2].revents = 0;
 		timeout = last + IDLE_MS - now;
-		if (holding && hold_end - now < timeout)
-			timeout = hold_end - now;
+		if (next != -1 && next - now < timeout)
+			timeout = next - now;
 		if (timeout < 0)
 			timeout = 0;
 		r = poll(p, 3, (int)timeout);
@@ -648,39 +518,50 @@ relay(char **argv)
 			continue;
 		}
 		last = now_ms();
+		/* the client first: what it sent by now came before any
+		 * reply read below */
+		if (p[0].revents) {
+			read_client(&cin);
+			if (relay_client(&R, now_ms()))
+				early(sv[0], pid);
+		}
 		if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
-			n = fill(sv[0], &pb);
+			n = fill(sv[0], &R.p);
 			if (n == 0) {	/* prog is done: no more input */
+				owes = relay_owes(&R);
 				pin = cin = 0;
-				pb.ok = pb.len;
-				cb.ok = cb.sent = cb.len = 0;
+				R.p.ok = R.p.scanned = R.p.len;
+				relay_cdrop(&R);
 			} else if (n > 0) {
-				scan_prog(pb.len - (size_t)n);
-				if (!holding && watching == -1 &&
-				    scan_client())
+				relay_prog(&R, now_ms());
+				while (R.at354) {
+					/* a byte the client sent before the
+					 * 354 goes out was sent before it */
+					read_client(&cin);
+					if (relay_client(&R, now_ms()))
+						early(sv[0], pid);
+					relay_prog(&R, now_ms());
+				}
+				if (R.resynced && !warned++)
+					log_line("warning: prog ended a message "
+					    "where the relay saw no end");
+				if (relay_client(&R, now_ms()))
 					early(sv[0], pid);
 			}
 		}
-		if (p[0].revents) {
-			n = fill(0, &cb);
-			if (n == 0) {	/* nothing more comes */
-				cin = 0;
-				ceof = 1;
-			}
-			/* at the end too: a line cut short may go on, once
-			 * all before it is scanned (scan_client) */
-			if (n >= 0 && scan_client())
-				early(sv[0], pid);
-		}
 		/* write on at once what came: the fds do not block, and
 		 * this saves a poll() per buffer */
-		if (cb.ok > cb.sent && flush(sv[0], &cb) == -1)
-			cb.ok = cb.sent = cb.len = 0;
-		if (pb.ok > pb.sent && flush(1, &pb) == -1) {
-			pb.ok = pb.sent = pb.len = 0;	/* client gone */
-			cin = 0;
-			cb.len = cb.ok = cb.sent;
+		if (R.c.ok > R.c.sent && flush(sv[0], &R.c) == -1)
+			relay_cdrop(&R);
+		if (R.p.ok > R.p.sent && flush(1, &R.p) == -1) {
+			R.p.ok = R.p.sent = R.p.len = R.p.scanned = 0;
+			cin = 0;	/* the client is gone */
+			relay_cdrop(&R);
 		}
+	}
+	if (owes) {
+		log_line("prog ended with a reply owed: 421");
+		last_reply("421 4.3.0 Service temporarily unavailable\r\n");
 	}
 	(void)fcntl(1, F_SETFL, fcntl(1, F_GETFL) & ~O_NONBLOCK);
 	(void)fcntl(0, F_SETFL, fcntl(0, F_GETFL) & ~O_NONBLOCK);

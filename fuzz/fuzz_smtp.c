@@ -86,27 +86,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 
-	/* a body alone, against the plain definition of its end: the first
-	 * CR LF . CR LF, counting the start as after a CR LF */
+	/* a body alone, against the plain definition of its ends: the first
+	 * dot alone on a line, after LF (or at the start) and before LF or
+	 * CR LF; strict (V_DOT) when CR LF stands on both sides */
 	memset(&c, 0, sizeof c);
 	smtp_cbody(&c);
 	for (pos = 0; pos < n; pos += k) {
 		len = n - pos < step ? n - pos : step;
 		k = smtp_cscan(&c, in + pos, len, &verb);
 		check(k > 0 && k <= len);
-		if (verb == V_DOT)
+		if (verb == V_DOT || verb == V_LDOT)
 			break;
 		check(verb == -1 && k == len);
 	}
-	for (total = 0; total + 3 <= n; total++)
-		if (in[total] == '.' && in[total + 1] == '\r' &&
-		    in[total + 2] == '\n' && (total == 0 ||
-		    (total >= 2 && in[total - 2] == '\r' &&
-		    in[total - 1] == '\n')))
+	for (total = 0; total + 2 <= n; total++)
+		if (in[total] == '.' && (total == 0 || in[total - 1] == '\n') &&
+		    (in[total + 1] == '\n' || (total + 3 <= n &&
+		    in[total + 1] == '\r' && in[total + 2] == '\n')))
 			break;
-	if (total + 3 <= n)
-		check(verb == V_DOT && pos + k == total + 3);
-	else
+	if (total + 2 <= n) {
+		len = in[total + 1] == '\r' ? 3 : 2;
+		st = len == 3 && (total == 0 || (total >= 2 &&
+		    in[total - 2] == '\r'));
+		check(verb == (st ? V_DOT : V_LDOT) &&
+		    pos + k == total + len && c.lastlen == len);
+		check(c.mode == (st ? CS_CMD : CS_BODY));
+	} else
 		check(pos >= n);
 
 	/* the server's stream */
