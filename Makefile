@@ -27,6 +27,12 @@ flavour: $(CONF_CC) $(CONF_LD) conf-cc.glibc conf-ld.glibc Makefile
 	  cc=conf-cc.glibc ld=conf-ld.glibc; \
 	  echo 'make: no musl-gcc: building glibc static-pie (conf-cc.glibc, conf-ld.glibc); for the smaller, faster musl build: sh deps build; make clean; make'; \
 	fi; \
+	case `head -n 1 $$cc` in musl-gcc*) m=musl ;; *) m=glibc ;; esac; \
+	case `head -n 1 $$ld` in *musl*) n=musl ;; *) n=glibc ;; esac; \
+	if [ $$m != $$n ]; then \
+	  echo "make: $$cc compiles for $$m, $$ld links with $$n: name both, e.g. make CONF_CC=conf-cc.glibc CONF_LD=conf-ld.dynamic" >&2; \
+	  exit 1; \
+	fi; \
 	printf '%s\n' "$$cc" "$$ld" > flavour
 
 compile: flavour
@@ -86,10 +92,11 @@ bench/floor: load bench/floor.o
 check: it
 	./test
 
-# hardening: the programs are position-independent (Type DYN), with the
-# relocation table read-only (GNU_RELRO, BIND_NOW), no interpreter when
-# linked statically, and compiled with the stack protector.  CI checks
-# every build it tests this way.
+# hardening: the programs are position-independent (Type DYN), marked
+# for a read-only relocation table (GNU_RELRO, BIND_NOW: glibc applies
+# it at start, musl's static-pie start does not, see conf-ld), with no
+# interpreter and no shared library when linked statically, and
+# compiled with the stack protector.  CI checks every build it tests.
 hardening: it
 	@grep -q -e -fstack-protector-strong compile || \
 	  { echo 'hardening: no -fstack-protector-strong in compile'; exit 1; }
@@ -103,6 +110,10 @@ hardening: it
 	    { echo "hardening: $$p has no BIND_NOW"; exit 1; }; \
 	  if [ $$s = static ] && readelf -lW $$p | grep -q INTERP; then \
 	    echo "hardening: $$p is linked statically but has an INTERP"; \
+	    exit 1; \
+	  fi; \
+	  if [ $$s = static ] && readelf -d $$p | grep -q NEEDED; then \
+	    echo "hardening: $$p is linked statically but needs a library"; \
 	    exit 1; \
 	  fi; \
 	done; \
