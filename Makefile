@@ -1,5 +1,8 @@
 # Edit conf-cc and conf-ld, not this file.
 # Plain POSIX make: no pattern rules, no GNU extensions.
+# make builds with conf-cc and conf-ld (musl, static-pie), or, where
+# there is no musl-gcc, with conf-cc.glibc and conf-ld.glibc; another
+# pair by name: make CONF_CC=conf-cc.glibc CONF_LD=conf-ld.dynamic
 
 SHELL = /bin/sh
 PREFIX = /usr/local
@@ -13,17 +16,38 @@ FUZZTIME = 60
 
 it: earlytalker earlytalker-wrap
 
-compile: $(CONF_CC) Makefile
+# flavour: the two conf files this tree is built with, one a line
+flavour: $(CONF_CC) $(CONF_LD) conf-cc.glibc conf-ld.glibc Makefile
+	@cc='$(CONF_CC)'; ld='$(CONF_LD)'; \
+	if [ "$$cc $$ld" != 'conf-cc conf-ld' ]; then \
+	  echo "make: building with $$cc and $$ld"; \
+	elif command -v musl-gcc > /dev/null 2>&1; then \
+	  echo 'make: building the default: musl, static-pie (conf-cc, conf-ld)'; \
+	else \
+	  cc=conf-cc.glibc ld=conf-ld.glibc; \
+	  echo 'make: no musl-gcc: building glibc static-pie (conf-cc.glibc, conf-ld.glibc); for the smaller, faster musl build: sh deps build; make clean; make'; \
+	fi; \
+	case `head -n 1 $$cc` in musl-gcc*) m=musl ;; *) m=glibc ;; esac; \
+	case `head -n 1 $$ld` in *musl*) n=musl ;; *) n=glibc ;; esac; \
+	if [ $$m != $$n ]; then \
+	  echo "make: $$cc compiles for $$m, $$ld links with $$n: name both, e.g. make CONF_CC=conf-cc.glibc CONF_LD=conf-ld.dynamic" >&2; \
+	  exit 1; \
+	fi; \
+	printf '%s\n' "$$cc" "$$ld" > flavour
+
+compile: flavour
+	c=`sed -n 1p flavour`; \
 	( echo '#!/bin/sh'; \
-	  echo '# generated from $(CONF_CC) by make; edit that file'; \
-	  echo 'exec '"`head -n 1 $(CONF_CC)`"' -c "$$@"' ) > compile
+	  echo "# generated from $$c by make; edit that file"; \
+	  echo "exec `head -n 1 $$c`"' -c "$$@"' ) > compile
 	chmod 755 compile
 
-load: $(CONF_LD) Makefile
+load: flavour
+	c=`sed -n 2p flavour`; \
 	( echo '#!/bin/sh'; \
-	  echo '# generated from $(CONF_LD) by make; edit that file'; \
+	  echo "# generated from $$c by make; edit that file"; \
 	  echo 'main="$$1"; shift'; \
-	  echo 'exec '"`head -n 1 $(CONF_LD)`"' -o "$$main" "$$@"' ) > load
+	  echo "exec `head -n 1 $$c`"' -o "$$main" "$$@"' ) > load
 	chmod 755 load
 
 earlytalker.o: compile earlytalker.c io.h proxy.h smtp.h
@@ -70,6 +94,34 @@ bench/floor: load bench/floor.o
 
 check: it
 	./test
+
+# hardening: the programs are position-independent (Type DYN), marked
+# for a read-only relocation table (GNU_RELRO, BIND_NOW: glibc applies
+# it at start, musl's static-pie start does not, see conf-ld), with no
+# interpreter and no shared library when linked statically, and
+# compiled with the stack protector.  CI checks every build it tests.
+hardening: it
+	@grep -q -e -fstack-protector-strong compile || \
+	  { echo 'hardening: no -fstack-protector-strong in compile'; exit 1; }
+	@if grep -q -e -static load; then s=static; else s=dynamic; fi; \
+	for p in earlytalker earlytalker-wrap; do \
+	  readelf -h $$p | grep -q 'Type: *DYN' || \
+	    { echo "hardening: $$p is not PIE"; exit 1; }; \
+	  readelf -lW $$p | grep -q GNU_RELRO || \
+	    { echo "hardening: $$p has no GNU_RELRO"; exit 1; }; \
+	  readelf -d $$p | grep -q BIND_NOW || \
+	    { echo "hardening: $$p has no BIND_NOW"; exit 1; }; \
+	  if [ $$s = static ] && readelf -lW $$p | grep -q INTERP; then \
+	    echo "hardening: $$p is linked statically but has an INTERP"; \
+	    exit 1; \
+	  fi; \
+	  if [ $$s = static ] && readelf -d $$p | grep -q NEEDED; then \
+	    echo "hardening: $$p is linked statically but needs a library"; \
+	    exit 1; \
+	  fi; \
+	done; \
+	echo "hardening: `sed -n 1p flavour` + `sed -n 2p flavour`:" \
+	    "PIE, GNU_RELRO, BIND_NOW, $$s, -fstack-protector-strong"
 
 test: check
 
@@ -126,4 +178,4 @@ clean:
 	rm -f `cat TARGETS`
 	rm -rf fuzz-corpus fuzz-relay-corpus bench/out
 
-.PHONY: it check test install setup bench fuzz lint clean
+.PHONY: it check test hardening install setup bench fuzz lint clean
