@@ -56,6 +56,9 @@ bench/stub.o: compile bench/stub.c
 bench/floor.o: compile bench/floor.c
 	./compile -o bench/floor.o bench/floor.c
 
+bench/copy.o: compile bench/copy.c
+	./compile -o bench/copy.o bench/copy.c
+
 bench/load: load bench/load.o
 	./load bench/load bench/load.o
 
@@ -64,6 +67,9 @@ bench/stub: load bench/stub.o
 
 bench/floor: load bench/floor.o
 	./load bench/floor bench/floor.o
+
+bench/copy: load bench/copy.o
+	./load bench/copy bench/copy.o
 
 check: it
 	./test
@@ -103,11 +109,12 @@ lint:
 	cppcheck --std=c99 --enable=warning,style,performance,portability \
 	    --suppress=variableScope --error-exitcode=1 --inline-suppr -q \
 	    earlytalker.c wrap.c io.c proxy.c smtp.c fuzz/fuzz_smtp.c \
-	    bench/load.c bench/stub.c bench/floor.c
+	    bench/load.c bench/stub.c bench/floor.c bench/copy.c
 	clang-tidy -quiet --warnings-as-errors='*' \
 	    -checks='-*,clang-analyzer-*,bugprone-*,cert-*,-cert-err33-c,-bugprone-easily-swappable-parameters' \
 	    earlytalker.c wrap.c io.c proxy.c smtp.c bench/load.c \
-	    bench/stub.c bench/floor.c -- -std=c99 -D_POSIX_C_SOURCE=200809L
+	    bench/stub.c bench/floor.c bench/copy.c \
+	    -- -std=c99 -D_POSIX_C_SOURCE=200809L
 
 clean:
 	rm -f `cat TARGETS`
