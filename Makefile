@@ -83,6 +83,9 @@ bench/stub.o: compile bench/stub.c
 bench/floor.o: compile bench/floor.c
 	./compile -o bench/floor.o bench/floor.c
 
+bench/copy.o: compile bench/copy.c
+	./compile -o bench/copy.o bench/copy.c
+
 bench/load: load bench/load.o
 	./load bench/load bench/load.o
 
@@ -91,6 +94,9 @@ bench/stub: load bench/stub.o
 
 bench/floor: load bench/floor.o
 	./load bench/floor bench/floor.o
+
+bench/copy: load bench/copy.o
+	./load bench/copy bench/copy.o
 
 check: it
 	./test
@@ -170,11 +176,12 @@ lint:
 	    --suppress=variableScope --error-exitcode=1 --inline-suppr -q \
 	    earlytalker.c wrap.c io.c proxy.c relay.c smtp.c fuzz/fuzz_smtp.c \
 	    fuzz/fuzz_relay.c \
-	    bench/load.c bench/stub.c bench/floor.c
+	    bench/load.c bench/stub.c bench/floor.c bench/copy.c
 	clang-tidy -quiet --warnings-as-errors='*' \
 	    -checks='-*,clang-analyzer-*,bugprone-*,cert-*,-cert-err33-c,-bugprone-easily-swappable-parameters' \
 	    earlytalker.c wrap.c io.c proxy.c relay.c smtp.c bench/load.c \
-	    bench/stub.c bench/floor.c -- -std=c99 -D_POSIX_C_SOURCE=200809L
+	    bench/stub.c bench/floor.c bench/copy.c \
+	    -- -std=c99 -D_POSIX_C_SOURCE=200809L
 
 clean:
 	rm -f `cat TARGETS`

@@ -1,0 +1,230 @@
+/* copy.c: a bare copying relay, the baseline of the -D relay in make bench.
+ *
+ *   copy prog [ arg ... ]
+ *
+ * Runs prog as a child on a socketpair, as earlytalker-wrap -D does: fd 0
+ * and fd 1 of prog are the socketpair, fd 0 and fd 1 of copy are the
+ * client.  Copies bytes both ways, unchanged and unlooked at: poll(), then
+ * read() and write() on non-blocking fds, through buffers of the sizes of
+ * wrap.c's relay.  The client's end of file goes on to prog once its bytes
+ * are written; once prog's output has ended and is written, its end goes
+ * on to the client, whose end is awaited for at most DRAIN_MS.  Then prog
+ * is reaped, and its exit status is copy's.  No parsing, no log, no check:
+ * what any relay costs by its copies alone.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define USAGE "usage: copy prog [ arg ... ]\n"
+#define CBUF 262144		/* bytes buffered from the client, as wrap.c */
+#define PBUF 65536		/* bytes buffered from prog, as wrap.c */
+#define IDLE_MS 1200000		/* silence both ways, then end, as wrap.c */
+#define DRAIN_MS 2000		/* the client's end awaited, as io.h */
+#define REAP_MS 10000		/* prog's time to exit, then KILL */
+
+struct buf {
+	char *d;
+	size_t size;		/* of d */
+	size_t len;		/* bytes in d */
+	size_t sent;		/* of them, written on */
+};
+
+static char cbd[CBUF], pbd[PBUF];
+static struct buf cb = { cbd, CBUF, 0, 0 };	/* client to prog */
+static struct buf pb = { pbd, PBUF, 0, 0 };	/* prog to client */
+
+static void
+say(const char *s)
+{
+	if (write(2, s, strlen(s)) == -1)
+		return;		/* nobody to tell */
+}
+
+static void
+fatal(const char *what)
+{
+	say("copy: fatal: ");
+	say(what);
+	say("\n");
+	exit(111);
+}
+
+static void
+nonblock(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl != -1)
+		(void)fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK :
+		    fl & ~O_NONBLOCK);
+}
+
+/* Read into a buffer: bytes read, 0 at end of file, -1 if nothing now. */
+static ssize_t
+fill(int fd, struct buf *b)
+{
+	ssize_t r;
+
+	if (b->sent > 0) {
+		memmove(b->d, b->d + b->sent, b->len - b->sent);
+		b->len -= b->sent;
+		b->sent = 0;
+	}
+	if (b->len == b->size)
+		return -1;	/* no room: not an end of file */
+	r = read(fd, b->d + b->len, b->size - b->len);
+	if (r > 0)
+		b->len += (size_t)r;
+	if (r == -1 && (errno == EINTR || errno == EAGAIN))
+		return -1;
+	return r == -1 ? 0 : r;
+}
+
+/* Write what is buffered: -1 if the reader is gone. */
+static int
+flush(int fd, struct buf *b)
+{
+	ssize_t w;
+
+	if (b->len <= b->sent)
+		return 0;
+	w = write(fd, b->d + b->sent, b->len - b->sent);
+	if (w > 0)
+		b->sent += (size_t)w;
+	if (w == -1 && errno != EINTR && errno != EAGAIN)
+		return -1;
+	return 0;
+}
+
+/* Wait for the client's end of file, at most DRAIN_MS. */
+static void
+drain(void)
+{
+	struct pollfd p;
+	int i;
+
+	for (i = 0; i < DRAIN_MS / 100; i++) {
+		p.fd = 0;
+		p.events = POLLIN;
+		p.revents = 0;
+		if (poll(&p, 1, 100) == 1 && fill(0, &cb) == 0)
+			return;
+		cb.len = cb.sent = 0;	/* thrown away */
+	}
+}
+
+/* Wait for prog to exit, at most REAP_MS: its exit status, or 111. */
+static int
+reap(pid_t pid)
+{
+	int status, nap = 1, waited = 0;
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			break;
+		if (r == -1 && errno != EINTR)
+			return 111;
+		if (waited >= REAP_MS) {
+			(void)kill(pid, SIGKILL);
+			(void)waitpid(pid, &status, 0);
+			return 111;
+		}
+		(void)poll(NULL, 0, nap);	/* 1, 2, 4 .. 128 ms */
+		waited += nap;
+		if (nap < 128)
+			nap *= 2;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 111;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pollfd p[3];
+	int sv[2], cin = 1, pin = 1, shut = 0, r;
+	pid_t pid;
+	ssize_t n;
+
+	if (argc < 2) {
+		say(USAGE);
+		return 100;
+	}
+	(void)signal(SIGPIPE, SIG_IGN);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+		fatal("unable to create a socketpair");
+	pid = fork();
+	if (pid == -1)
+		fatal("unable to fork");
+	if (pid == 0) {
+		(void)signal(SIGPIPE, SIG_DFL);
+		if (dup2(sv[1], 0) == -1 || dup2(sv[1], 1) == -1)
+			fatal("unable to set up fds for prog");
+		(void)close(sv[0]);
+		(void)close(sv[1]);
+		(void)execvp(argv[1], argv + 1);
+		fatal("unable to run prog");
+	}
+	(void)close(sv[1]);
+	nonblock(sv[0], 1);
+	nonblock(0, 1);
+	nonblock(1, 1);
+
+	while (pin || pb.sent < pb.len) {
+		if (!cin && pin && !shut && cb.sent == cb.len) {
+			(void)shutdown(sv[0], SHUT_WR);	/* pass on the end */
+			shut = 1;
+		}
+		p[0].fd = cin && cb.len - cb.sent < cb.size ? 0 : -1;
+		p[0].events = POLLIN;
+		p[1].fd = pb.len > pb.sent ? 1 : -1;
+		p[1].events = POLLOUT;
+		p[2].fd = sv[0];
+		p[2].events = (short)((pin && pb.len - pb.sent < pb.size ?
+		    POLLIN : 0) | (cb.len > cb.sent ? POLLOUT : 0));
+		if (p[2].events == 0)
+			p[2].fd = -1;
+		p[0].revents = p[1].revents = p[2].revents = 0;
+		r = poll(p, 3, IDLE_MS);
+		if (r == -1 && errno != EINTR)
+			fatal("poll failed");
+		if (r == 0)
+			break;		/* idle both ways */
+		if (r == -1)
+			continue;
+		if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+			n = fill(sv[0], &pb);
+			if (n == 0) {	/* prog is done: no more input */
+				pin = cin = 0;
+				cb.len = cb.sent = 0;
+			}
+		}
+		if (p[0].revents && fill(0, &cb) == 0)
+			cin = 0;
+		/* write on at once what came, as wrap.c does */
+		if (cb.len > cb.sent && flush(sv[0], &cb) == -1)
+			cb.len = cb.sent = 0;
+		if (pb.len > pb.sent && flush(1, &pb) == -1) {
+			pb.len = pb.sent = 0;	/* client gone */
+			cin = 0;
+			cb.len = cb.sent = 0;
+		}
+	}
+	nonblock(0, 0);
+	nonblock(1, 0);
+	if (shutdown(1, SHUT_WR) == -1)	/* pass on prog's end */
+		(void)close(1);
+	(void)shutdown(sv[0], SHUT_RDWR);
+	drain();
+	return reap(pid);
+}
