@@ -283,7 +283,7 @@ bodybyte(struct server *s, int c)
 			endbody(s);
 			return;
 		}
-		s->body = b == 2 || b == 4 || b == 7 ? 0 : 5;
+		s->body = b == 2 || b == 7 ? 0 : 5;
 		break;
 	case '.':
 		s->body = b == 0 ? 3 : b == 5 ? 6 : 1;
