@@ -26,13 +26,17 @@ load: $(CONF_LD) Makefile
 	  echo 'exec '"`head -n 1 $(CONF_LD)`"' -o "$$main" "$$@"' ) > load
 	chmod 755 load
 
-earlytalker.o: compile earlytalker.c io.h proxy.h smtp.h
+version.h: VERSION
+	( echo '/* generated from VERSION by make; edit that file */'; \
+	  echo '#define VERSION "'"`head -n 1 VERSION`"'"' ) > version.h
+
+earlytalker.o: compile earlytalker.c io.h proxy.h smtp.h version.h
 	./compile earlytalker.c
 
 proxy.o: compile proxy.c io.h proxy.h smtp.h
 	./compile proxy.c
 
-wrap.o: compile wrap.c io.h smtp.h
+wrap.o: compile wrap.c io.h smtp.h version.h
 	./compile wrap.c
 
 io.o: compile io.c io.h smtp.h

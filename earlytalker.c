@@ -32,9 +32,10 @@
 #include "io.h"
 #include "proxy.h"
 #include "smtp.h"
+#include "version.h"
 
 #define PROG "earlytalker"
-#define USAGE "earlytalker [ -Pdpqtv ] [ -b text ] [ -C seconds ] " \
+#define USAGE "earlytalker [ -PVdpqtv ] [ -b text ] [ -C seconds ] " \
 	"[ -c dir ] [ -l seconds ] [ -w seconds[-seconds] ] [ -x cdb ] " \
 	"prog [ arg ... ]"
 #define REASON "Connecting host started transmitting before SMTP greeting"
@@ -42,7 +43,7 @@
 #define MAXWAIT 300000		/* -w, milliseconds */
 #define DAY 86400000UL		/* -C default, milliseconds */
 
-static void die_usage(void) NORETURN;
+static void usage(int, const char *, const char *) NORETURN;
 static void reject(const char *, const char *, const char *) NORETURN;
 static void run(char **) NORETURN;
 static void unavailable(void) NORETURN;
@@ -64,11 +65,11 @@ static char *path;		/* -c: this client's file, then a temporary
 				 * one; on the heap, PATH_MAX each: not a
 				 * page of it for a waiting client without -c */
 
+/* Say what is wrong with the options, then how to use them; exit 100. */
 static void
-die_usage(void)
+usage(int opt, const char *val, const char *why)
 {
-	(void)write_all(2, "usage: " USAGE "\n", sizeof "usage: " USAGE);
-	exit(100);
+	die_usage(PROG, USAGE, opt, val, why);
 }
 
 /* After a teaser every line of the greeting must say 220: finish it. */
@@ -335,6 +336,70 @@ proxy(char *ip, size_t ipsize)
 	}
 }
 
+/* A name (text, directory, file) for opt: not empty, not an option. */
+static const char *
+name(int opt, const char *val, const char *what)
+{
+	char why[64];
+
+	if (*val == '\0')
+		usage(opt, val, "empty");
+	if (*val == '-') {
+		(void)snprintf(why, sizeof why, "looks like an option, not %s",
+		    what);
+		usage(opt, val, why);
+	}
+	return val;
+}
+
+/* Step 1: the options.  Returns prog and its arguments. */
+static char **
+options(int argc, char **argv)
+{
+	int opt;
+
+	opterr = 0;	/* usage() says what is wrong */
+	while ((opt = getopt(argc, argv, "+:C:PVb:c:dl:pqtvw:x:")) != -1) {
+		switch (opt) {
+		case 'C':
+			if (smtp_seconds(optarg, 30 * DAY, &ttl_ms) == -1 ||
+			    ttl_ms < 1000)
+				usage(opt, optarg,
+				    "not seconds from 1 to 2592000");
+			break;
+		case 'P': proxyopt = 1; break;
+		case 'V':
+			(void)write_all(1, PROG " " VERSION "\n",
+			    sizeof PROG " " VERSION);
+			exit(0);
+		case 'b': teaser = name(opt, optarg, "text"); break;
+		case 'c': cachedir = name(opt, optarg, "a directory"); break;
+		case 'd': defer = 1; break;
+		case 'l':
+			if (smtp_seconds(optarg, 30000, &linger_ms) == -1)
+				usage(opt, optarg, "not seconds from 0 to 30");
+			break;
+		case 'p': temporary = 0; break;
+		case 'q': verbosity = 0; break;
+		case 't': temporary = 1; break;
+		case 'v': verbosity = 2; break;
+		case 'w':
+			if (parse_wait(optarg, &wait_min, &wait_max) == -1)
+				usage(opt, optarg, strchr(optarg + 1, '-') ?
+				    "not a range of seconds from 0 to 300" :
+				    "not seconds from 0 to 300");
+			break;
+		case 'x': rulescdb = name(opt, optarg, "a cdb file"); break;
+		case ':': usage(optopt, NULL, "no value");
+		default: usage(optopt, NULL, "no such option");
+		}
+	}
+	argv += optind;
+	if (*argv == NULL)
+		usage(0, NULL, "no program to run");
+	return argv;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -347,51 +412,9 @@ main(int argc, char **argv)
 	unsigned long min, max, wait_ms;
 	ssize_t k;
 	void (*sigpipe)(int);
-	int opt, n, r, cached = -1;
+	int n, r, cached = -1;
 
-	opterr = 0;	/* our usage line says it all */
-	while ((opt = getopt(argc, argv, "+C:Pb:c:dl:pqtvw:x:")) != -1) {
-		switch (opt) {
-		case 'C':
-			if (smtp_seconds(optarg, 30 * DAY, &ttl_ms) == -1 ||
-			    ttl_ms < 1000)
-				die_usage();
-			break;
-		case 'P': proxyopt = 1; break;
-		case 'b':
-			if (*optarg == '\0')
-				die_usage();
-			teaser = optarg;
-			break;
-		case 'c':
-			if (*optarg == '\0')
-				die_usage();
-			cachedir = optarg;
-			break;
-		case 'd': defer = 1; break;
-		case 'l':
-			if (smtp_seconds(optarg, 30000, &linger_ms) == -1)
-				die_usage();
-			break;
-		case 'p': temporary = 0; break;
-		case 'q': verbosity = 0; break;
-		case 't': temporary = 1; break;
-		case 'v': verbosity = 2; break;
-		case 'w':
-			if (parse_wait(optarg, &wait_min, &wait_max) == -1)
-				die_usage();
-			break;
-		case 'x':
-			if (*optarg == '\0')
-				die_usage();
-			rulescdb = optarg;
-			break;
-		default: die_usage();
-		}
-	}
-	argv += optind;
-	if (*argv == NULL)
-		die_usage();
+	argv = options(argc, argv);
 
 	peer_ip(ip, sizeof ip);
 	log_init(PROG, ip);

@@ -17,7 +17,9 @@
 #include "smtp.h"
 
 static const char *logprog = "?";	/* program name in log lines */
-static const char *logip = "unknown";	/* the client's address */
+static const char *logip;		/* the client's address, or NULL:
+					 * looked up by the first log line */
+static char logipbuf[PEER_IP];
 static long logpid;			/* our pid when log_init ran */
 static char logprefix[200];		/* "PROG: IP pid N: ", or "" until
 					 * the first log line needs it */
@@ -66,7 +68,8 @@ reply(const char *line)
 }
 
 /*
- * Name the program and the client (ip must stay valid).  The prefix is
+ * Name the program and the client (ip must stay valid; NULL: peer_ip()
+ * finds it when the first log line needs it).  The prefix is
  * made by the first log line, not here: then printf's deep stack frames
  * stay untouched while earlytalker waits, and a waiting process holds
  * fewer stack pages (make bench counts them).
@@ -100,31 +103,80 @@ log_v(const char *prefix, const char *fmt, va_list ap)
 	(void)write_all(2, buf, n);	/* one write: lines never mix */
 }
 
+/* "PROG: IP pid N: ", made once */
+static const char *
+log_prefix(void)
+{
+	if (logprefix[0] == '\0') {
+		if (logip == NULL) {
+			peer_ip(logipbuf, sizeof logipbuf);
+			logip = logipbuf;
+		}
+		if (logpid == 0)
+			logpid = (long)getpid();
+		(void)snprintf(logprefix, sizeof logprefix, "%s: %s pid %ld: ",
+		    logprog, logip, logpid);
+	}
+	return logprefix;
+}
+
 /* A line about this client: "PROG: IP pid N: " and the text. */
 void
 log_line(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (logprefix[0] == '\0')
-		(void)snprintf(logprefix, sizeof logprefix, "%s: %s pid %ld: ",
-		    logprog, logip, logpid);
 	va_start(ap, fmt);
-	log_v(logprefix, fmt, ap);
+	log_v(log_prefix(), fmt, ap);
 	va_end(ap);
 }
 
-/* A fatal line: "PROG: fatal: " and the text. */
+/* A fatal line: "PROG: IP pid N: fatal: " and the text. */
 void
 log_fatal(const char *fmt, ...)
 {
-	char prefix[64];
+	char prefix[sizeof logprefix + 8];
 	va_list ap;
 
-	(void)snprintf(prefix, sizeof prefix, "%s: fatal: ", logprog);
+	(void)snprintf(prefix, sizeof prefix, "%sfatal: ", log_prefix());
 	va_start(ap, fmt);
 	log_v(prefix, fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * A usage error: "PROG: usage: -o VALUE: why" (the value escaped and
+ * cut; without opt, "PROG: usage: why"), then the usage line.  Exit 100.
+ */
+void
+die_usage(const char *prog, const char *usage, int opt, const char *val,
+    const char *why)
+{
+	char buf[LOGMAX], esc[4 * 40 + 1];
+	int k;
+
+	if (why != NULL) {
+		if (val != NULL)
+			(void)smtp_escape(esc, sizeof esc, val,
+			    strlen(val) > 40 ? 40 : strlen(val));
+		if (opt == 0)
+			k = snprintf(buf, sizeof buf, "%s: usage: %s\n", prog,
+			    why);
+		else if (val == NULL)
+			k = snprintf(buf, sizeof buf, "%s: usage: -%c: %s\n",
+			    prog, opt, why);
+		else
+			k = snprintf(buf, sizeof buf, "%s: usage: -%c %s: %s\n",
+			    prog, opt, *val == '\0' ? "\"\"" : esc, why);
+		if (k > 0)
+			(void)write_all(2, buf, (size_t)k < sizeof buf ?
+			    (size_t)k : sizeof buf - 1);
+	}
+	k = snprintf(buf, sizeof buf, "%s: usage: %s\n", prog, usage);
+	if (k > 0)
+		(void)write_all(2, buf, (size_t)k < sizeof buf ? (size_t)k :
+		    sizeof buf - 1);
+	exit(100);
 }
 
 /*
