@@ -50,7 +50,8 @@ static void unavailable(void) NORETURN;
 
 static int defer;		/* 1: -d, mark and exec; 0: reject */
 static int temporary;		/* 1: -t, 421; 0: -p, 554 */
-static int verbosity = 1;	/* 0 -q: errors; 1: decisions; 2 -v: all */
+static int verbosity = 1;	/* 0 -q: errors; 1: refusals and marks;
+				 * 2 -v: passes, skips, hangups too */
 static unsigned long wait_min = 1000;	/* -w, 0..MAXWAIT ms */
 static unsigned long wait_max = 1000;	/* -w, wait_min..MAXWAIT ms */
 static unsigned long linger_ms = 2000;	/* -l, 0..30000 */
@@ -541,8 +542,8 @@ main(int argc, char **argv)
 	}
 	if (n < k)
 		n = (int)k;
-	if (n <= 0) {
-		if (verbosity > 0)
+	if (n <= 0) {	/* a health check, a scan: no decision to log */
+		if (verbosity > 1)
 			log_line("hangup after %s s",
 			    elapsed(t, sizeof t, waited));
 		exit(0);
