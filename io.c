@@ -21,8 +21,8 @@ static const char *logip;		/* the client's address, or NULL:
 					 * looked up by the first log line */
 static char logipbuf[PEER_IP];
 static long logpid;			/* our pid when log_init ran */
-static char logprefix[200];		/* "PROG: IP pid N: ", or "" until
-					 * the first log line needs it */
+static char logprefix[PEER_IP + 100];	/* "PROG: IP pid N: ", or ""
+					 * until the first log line needs it */
 
 /* Milliseconds on the monotonic clock: immune to clock steps. */
 long long
@@ -180,9 +180,38 @@ die_usage(const char *prog, const char *usage, int opt, const char *val,
 }
 
 /*
+ * The IP address in sa (a struct sockaddr_storage) as text into out, an
+ * IPv4-mapped IPv6 address as IPv4, and its port into *port.  0, or -1
+ * if sa holds no IP address.
+ */
+int
+addr_text(const void *sa, char *out, size_t n, unsigned int *port)
+{
+	const struct sockaddr_storage *ss = sa;
+	const struct sockaddr_in6 *s6;
+	const struct sockaddr_in *s4;
+
+	if (ss->ss_family == AF_INET) {
+		s4 = (const struct sockaddr_in *)sa;
+		*port = ntohs(s4->sin_port);
+		return inet_ntop(AF_INET, &s4->sin_addr, out, (socklen_t)n) ==
+		    NULL ? -1 : 0;
+	}
+	if (ss->ss_family != AF_INET6)
+		return -1;
+	s6 = (const struct sockaddr_in6 *)sa;
+	*port = ntohs(s6->sin6_port);
+	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		return inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], out,
+		    (socklen_t)n) == NULL ? -1 : 0;
+	return inet_ntop(AF_INET6, &s6->sin6_addr, out, (socklen_t)n) ==
+	    NULL ? -1 : 0;
+}
+
+/*
  * The client's address, for logs: $TCPREMOTEIP (escaped: the environment
  * is not ours to trust blindly), else getpeername() on fd 0, else
- * "unknown".  An IPv4-mapped IPv6 address is shown as IPv4.
+ * "unknown".
  */
 void
 peer_ip(char *out, size_t n)
@@ -190,30 +219,17 @@ peer_ip(char *out, size_t n)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
 	const char *ip = getenv("TCPREMOTEIP");
-	const struct sockaddr_in6 *s6;
-	const struct sockaddr_in *s4;
+	unsigned int port;
 
 	if (ip != NULL && *ip != '\0') {
 		(void)smtp_escape(out, n, ip, strlen(ip) > 64 ? 64 :
 		    strlen(ip));
 		return;
 	}
-	(void)snprintf(out, n, "unknown");
 	memset(&ss, 0, sizeof ss);
-	if (getpeername(0, (struct sockaddr *)&ss, &len) == -1)
-		return;
-	if (ss.ss_family == AF_INET) {
-		s4 = (const struct sockaddr_in *)(const void *)&ss;
-		(void)inet_ntop(AF_INET, &s4->sin_addr, out, (socklen_t)n);
-	} else if (ss.ss_family == AF_INET6) {
-		s6 = (const struct sockaddr_in6 *)(const void *)&ss;
-		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-			(void)inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12],
-			    out, (socklen_t)n);
-		else
-			(void)inet_ntop(AF_INET6, &s6->sin6_addr, out,
-			    (socklen_t)n);
-	}
+	if (getpeername(0, (struct sockaddr *)&ss, &len) == -1 ||
+	    addr_text(&ss, out, n, &port) == -1)
+		(void)snprintf(out, n, "unknown");
 }
 
 /*

@@ -37,6 +37,7 @@ void log_line(const char *, ...) PRINTFLIKE(1, 2);
 void log_fatal(const char *, ...) PRINTFLIKE(1, 2);
 void die_usage(const char *, const char *, int, const char *, const char *)
     NORETURN;
+int addr_text(const void *, char *, size_t, unsigned int *);
 void peer_ip(char *, size_t);
 int next_line(struct input *, struct smtp_line *, long long);
 void close_clean(void);
