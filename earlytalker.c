@@ -473,8 +473,7 @@ client(char *ip, size_t ipsize)
  * Step 3: clients that get no wait.  Trusted ($RELAYCLIENT) and exempt
  * (an empty $EARLYTALKER) ones run prog; marked ones are refused, or
  * with -d run prog; with -c, one that passed within the TTL runs prog.
- * Returns 0 for a client to wait for, -1 if a pass of it cannot be
- * cached (or there is no -c).
+ * Returns 0 if a pass of this client is to be cached (-c), else -1.
  */
 static int
 known(char **argv, const char *ip)
