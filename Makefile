@@ -83,6 +83,15 @@ install: it
 	cp earlytalker.1 $(DESTDIR)$(MANDIR)/man1/earlytalker-wrap.1
 	chmod 644 $(DESTDIR)$(MANDIR)/man1/earlytalker.1 \
 	    $(DESTDIR)$(MANDIR)/man1/earlytalker-wrap.1
+	cp earlytalker-stats $(DESTDIR)$(BINDIR)/earlytalker-stats
+	chmod 755 $(DESTDIR)$(BINDIR)/earlytalker-stats
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/earlytalker \
+	    $(DESTDIR)$(BINDIR)/earlytalker-wrap \
+	    $(DESTDIR)$(BINDIR)/earlytalker-stats \
+	    $(DESTDIR)$(MANDIR)/man1/earlytalker.1 \
+	    $(DESTDIR)$(MANDIR)/man1/earlytalker-wrap.1
 
 setup: install
 
@@ -102,7 +111,7 @@ fuzz: fuzz_smtp
 
 lint:
 	mandoc -Tlint -Wwarning earlytalker.1
-	shellcheck -s sh test bench/run
+	shellcheck -s sh test bench/run earlytalker-stats
 	# variableScope: KNF declares at the top of a function
 	cppcheck --std=c99 --enable=warning,style,performance,portability \
 	    --suppress=variableScope --error-exitcode=1 --inline-suppr -q \
@@ -117,4 +126,4 @@ clean:
 	rm -f `cat TARGETS`
 	rm -rf fuzz-corpus bench/out
 
-.PHONY: it check test install setup bench fuzz lint clean
+.PHONY: it check test install uninstall setup bench fuzz lint clean
