@@ -9,6 +9,9 @@
  * Off by default: a 220- teaser line at the start of the wait (-b), a
  * cache of clients that passed (-c), the PROXY protocol header of a load
  * balancer (-P or $EARLYTALKER_PROXY), a random wait (-w min-max).
+ *
+ * main() is its steps, in order: options(), client() (who is this
+ * client), known() (no wait for some), hold() (the wait), verdict().
  */
 
 #include <sys/types.h>
