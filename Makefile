@@ -50,13 +50,17 @@ load: flavour
 	  echo "exec `head -n 1 $$c`"' -o "$$main" "$$@"' ) > load
 	chmod 755 load
 
-earlytalker.o: compile earlytalker.c io.h proxy.h smtp.h
+version.h: VERSION
+	( echo '/* generated from VERSION by make; edit that file */'; \
+	  echo '#define VERSION "'"`head -n 1 VERSION`"'"' ) > version.h
+
+earlytalker.o: compile earlytalker.c io.h proxy.h smtp.h version.h
 	./compile earlytalker.c
 
 proxy.o: compile proxy.c io.h proxy.h smtp.h
 	./compile proxy.c
 
-wrap.o: compile wrap.c io.h relay.h smtp.h
+wrap.o: compile wrap.c io.h relay.h smtp.h version.h
 	./compile wrap.c
 
 relay.o: compile relay.c relay.h smtp.h
@@ -142,6 +146,15 @@ install: it
 	cp earlytalker.1 $(DESTDIR)$(MANDIR)/man1/earlytalker-wrap.1
 	chmod 644 $(DESTDIR)$(MANDIR)/man1/earlytalker.1 \
 	    $(DESTDIR)$(MANDIR)/man1/earlytalker-wrap.1
+	cp earlytalker-stats $(DESTDIR)$(BINDIR)/earlytalker-stats
+	chmod 755 $(DESTDIR)$(BINDIR)/earlytalker-stats
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/earlytalker \
+	    $(DESTDIR)$(BINDIR)/earlytalker-wrap \
+	    $(DESTDIR)$(BINDIR)/earlytalker-stats \
+	    $(DESTDIR)$(MANDIR)/man1/earlytalker.1 \
+	    $(DESTDIR)$(MANDIR)/man1/earlytalker-wrap.1
 
 setup: install
 
@@ -170,7 +183,7 @@ fuzz: fuzz_smtp fuzz_relay
 
 lint:
 	mandoc -Tlint -Wwarning earlytalker.1
-	shellcheck -s sh test bench/run
+	shellcheck -s sh test bench/run earlytalker-stats
 	# variableScope: KNF declares at the top of a function
 	cppcheck --std=c99 --enable=warning,style,performance,portability \
 	    --suppress=variableScope --error-exitcode=1 --inline-suppr -q \
@@ -187,4 +200,4 @@ clean:
 	rm -f `cat TARGETS`
 	rm -rf fuzz-corpus fuzz-relay-corpus bench/out
 
-.PHONY: it check test hardening install setup bench fuzz lint clean
+.PHONY: it check test hardening install uninstall setup bench fuzz lint clean

@@ -9,6 +9,9 @@
  * Off by default: a 220- teaser line at the start of the wait (-b), a
  * cache of clients that passed (-c), the PROXY protocol header of a load
  * balancer (-P or $EARLYTALKER_PROXY), a random wait (-w min-max).
+ *
+ * main() is its steps, in order: options(), client() (who is this
+ * client), known() (no wait for some), hold() (the wait), verdict().
  */
 
 #include <sys/types.h>
@@ -32,9 +35,10 @@
 #include "io.h"
 #include "proxy.h"
 #include "smtp.h"
+#include "version.h"
 
 #define PROG "earlytalker"
-#define USAGE "earlytalker [ -Pdpqtv ] [ -b text ] [ -C seconds ] " \
+#define USAGE "earlytalker [ -PVdpqtv ] [ -b text ] [ -C seconds ] " \
 	"[ -c dir ] [ -l seconds ] [ -w seconds[-seconds] ] [ -x cdb ] " \
 	"prog [ arg ... ]"
 #define REASON "Connecting host started transmitting before SMTP greeting"
@@ -42,14 +46,16 @@
 #define MAXWAIT 300000		/* -w, milliseconds */
 #define DAY 86400000UL		/* -C default, milliseconds */
 
-static void die_usage(void) NORETURN;
+static void usage(int, const char *, const char *) NORETURN;
 static void reject(const char *, const char *, const char *) NORETURN;
 static void run(char **) NORETURN;
 static void unavailable(void) NORETURN;
+static void verdict(char **, long long, int) NORETURN;
 
 static int defer;		/* 1: -d, mark and exec; 0: reject */
 static int temporary;		/* 1: -t, 421; 0: -p, 554 */
-static int verbosity = 1;	/* 0 -q: errors; 1: decisions; 2 -v: all */
+static int verbosity = 1;	/* 0 -q: errors; 1: refusals and marks;
+				 * 2 -v: passes, skips, hangups too */
 static unsigned long wait_min = 1000;	/* -w, 0..MAXWAIT ms */
 static unsigned long wait_max = 1000;	/* -w, wait_min..MAXWAIT ms */
 static unsigned long linger_ms = 2000;	/* -l, 0..30000 */
@@ -64,11 +70,11 @@ static char *path;		/* -c: this client's file, then a temporary
 				 * one; on the heap, PATH_MAX each: not a
 				 * page of it for a waiting client without -c */
 
+/* Say what is wrong with the options, then how to use them; exit 100. */
 static void
-die_usage(void)
+usage(int opt, const char *val, const char *why)
 {
-	(void)write_all(2, "usage: " USAGE "\n", sizeof "usage: " USAGE);
-	exit(100);
+	die_usage(PROG, USAGE, opt, val, why);
 }
 
 /* After a teaser every line of the greeting must say 220: finish it. */
@@ -260,12 +266,135 @@ cache_pass(void)
 	}
 }
 
+/* A name (text, directory, file) for opt: not empty, not an option. */
+static const char *
+name(int opt, const char *val, const char *what)
+{
+	char why[64];
+
+	if (*val == '\0')
+		usage(opt, val, "empty");
+	if (*val == '-') {
+		(void)snprintf(why, sizeof why, "looks like an option, not %s",
+		    what);
+		usage(opt, val, why);
+	}
+	return val;
+}
+
+/* Step 1: the options.  Returns prog and its arguments. */
+static char **
+options(int argc, char **argv)
+{
+	int opt;
+
+	opterr = 0;	/* usage() says what is wrong */
+	while ((opt = getopt(argc, argv, "+:C:PVb:c:dl:pqtvw:x:")) != -1) {
+		switch (opt) {
+		case 'C':
+			if (smtp_seconds(optarg, 30 * DAY, &ttl_ms) == -1 ||
+			    ttl_ms < 1000)
+				usage(opt, optarg,
+				    "not seconds from 1 to 2592000");
+			break;
+		case 'P': proxyopt = 1; break;
+		case 'V':
+			(void)write_all(1, PROG " " VERSION "\n",
+			    sizeof PROG " " VERSION);
+			exit(0);
+		case 'b': teaser = name(opt, optarg, "text"); break;
+		case 'c': cachedir = name(opt, optarg, "a directory"); break;
+		case 'd': defer = 1; break;
+		case 'l':
+			if (smtp_seconds(optarg, 30000, &linger_ms) == -1)
+				usage(opt, optarg, "not seconds from 0 to 30");
+			break;
+		case 'p': temporary = 0; break;
+		case 'q': verbosity = 0; break;
+		case 't': temporary = 1; break;
+		case 'v': verbosity = 2; break;
+		case 'w':
+			if (parse_wait(optarg, &wait_min, &wait_max) == -1)
+				usage(opt, optarg, strchr(optarg + 1, '-') ?
+				    "not a range of seconds from 0 to 300" :
+				    "not seconds from 0 to 300");
+			break;
+		case 'x': rulescdb = name(opt, optarg, "a cdb file"); break;
+		case ':': usage(optopt, NULL, "no value");
+		default: usage(optopt, NULL, "no such option");
+		}
+	}
+	argv += optind;
+	if (*argv == NULL)
+		usage(0, NULL, "no program to run");
+	return argv;
+}
+
 /*
- * The client comes through a load balancer: read its PROXY header, make
- * the real client the client ($TCPREMOTEIP and the rest), and apply the
- * -x rules to it.  A missing or bad header gets 421.
+ * Under inetd, xinetd or systemd no tcpserver set the tcp-environ(5)
+ * variables: set them from fd 0's socket, as tcpserver would, for prog
+ * (qmail-smtpd wants $TCPREMOTEIP) and for -x.  Returns 1 if set; 0 if
+ * $TCPREMOTEIP was there, or fd 0 is no TCP socket with a peer.
  */
+static int
+tcp_environ(void)
+{
+	struct sockaddr_storage ss;
+	char rip[PROXY_ADDR], lip[PROXY_ADDR], rport[8], lport[8];
+	socklen_t len = sizeof ss;
+	const char *e = getenv("TCPREMOTEIP");
+	unsigned int port;
+
+	if (e != NULL && *e != '\0')
+		return 0;
+	memset(&ss, 0, sizeof ss);
+	if (getpeername(0, (struct sockaddr *)&ss, &len) == -1 ||
+	    addr_text(&ss, rip, sizeof rip, &port) == -1)
+		return 0;
+	(void)snprintf(rport, sizeof rport, "%u", port);
+	len = sizeof ss;
+	memset(&ss, 0, sizeof ss);
+	if (getsockname(0, (struct sockaddr *)&ss, &len) == -1 ||
+	    addr_text(&ss, lip, sizeof lip, &port) == -1)
+		return 0;
+	(void)snprintf(lport, sizeof lport, "%u", port);
+	if (setenv("PROTO", "TCP", 1) == -1 ||
+	    setenv("TCPREMOTEIP", rip, 1) == -1 ||
+	    setenv("TCPREMOTEPORT", rport, 1) == -1 ||
+	    setenv("TCPLOCALIP", lip, 1) == -1 ||
+	    setenv("TCPLOCALPORT", lport, 1) == -1) {
+		log_fatal("unable to set TCPREMOTEIP: out of memory");
+		unavailable();
+	}
+	return 1;
+}
+
+/* Apply the -x rules to the client at ip, as tcpserver -x would. */
 static void
+rules(const char *ip)
+{
+	switch (rules_apply(rulescdb, ip)) {
+	case 0:
+		if (verbosity > 0)
+			log_line("deny: rules");
+		exit(0);	/* tcpserver's deny: close, say nothing */
+	case -1:
+		log_line("warning: unable to read rules %s: %s", rulescdb,
+		    strerror(errno));
+		break;
+	case -2:
+		log_line("warning: unable to read rules %s: not a cdb",
+		    rulescdb);
+	}
+}
+
+/*
+ * The client comes through a load balancer: read its PROXY header and
+ * make the real client the client ($TCPREMOTEIP and the rest, and ip).
+ * A missing or bad header gets 421.  Returns 1, or 0 for a LOCAL header
+ * (the balancer's own connection, its health check).
+ */
+static int
 proxy(char *ip, size_t ipsize)
 {
 	unsigned char *h;	/* on the heap: no page of it, unless used */
@@ -299,7 +428,7 @@ proxy(char *ip, size_t ipsize)
 	if (px.local) {
 		if (verbosity > 1)
 			log_line("proxy: v%d local", px.version);
-		return;
+		return 0;
 	}
 	if (setenv("TCPREMOTEIP", px.src, 1) == -1 ||
 	    setenv("TCPLOCALIP", px.dst, 1) == -1 ||
@@ -318,89 +447,44 @@ proxy(char *ip, size_t ipsize)
 		    px.version, px.src, px.sport, px.dst, px.dport);
 	(void)snprintf(ip, ipsize, "%s", px.src);
 	log_init(PROG, ip);
-	if (rulescdb == NULL)
-		return;
-	switch (rules_apply(rulescdb, px.src)) {
-	case 0:
-		if (verbosity > 0)
-			log_line("deny: rules");
-		exit(0);	/* tcpserver's deny: close, say nothing */
-	case -1:
-		log_line("warning: unable to read rules %s: %s", rulescdb,
-		    strerror(errno));
-		break;
-	case -2:
-		log_line("warning: unable to read rules %s: not a cdb",
-		    rulescdb);
-	}
+	return 1;
 }
 
-int
-main(int argc, char **argv)
+/*
+ * Step 2: who is this client.  Its address into ip, for the log lines
+ * and the pass cache: from tcpserver's $TCPREMOTEIP, else from the
+ * socket (and then the tcp-environ(5) variables are set), else from a
+ * load balancer's PROXY header.  The -x rules apply to a client that
+ * earlytalker found itself, not to one that tcpserver -x has seen.
+ */
+static void
+client(char *ip, size_t ipsize)
 {
-	char ip[300], sample[SMTP_SAMPLE], esc[4 * SMTP_SAMPLE + 1];
-	char text[SMTP_TEXTMAX + 1], t[32];
-	const char *marked, *envwait, *class;
-	struct pollfd p;
-	struct stat st;
-	long long start, left, waited;
-	unsigned long min, max, wait_ms;
-	ssize_t k;
-	void (*sigpipe)(int);
-	int opt, n, r, cached = -1;
+	int found;
 
-	opterr = 0;	/* our usage line says it all */
-	while ((opt = getopt(argc, argv, "+C:Pb:c:dl:pqtvw:x:")) != -1) {
-		switch (opt) {
-		case 'C':
-			if (smtp_seconds(optarg, 30 * DAY, &ttl_ms) == -1 ||
-			    ttl_ms < 1000)
-				die_usage();
-			break;
-		case 'P': proxyopt = 1; break;
-		case 'b':
-			if (*optarg == '\0')
-				die_usage();
-			teaser = optarg;
-			break;
-		case 'c':
-			if (*optarg == '\0')
-				die_usage();
-			cachedir = optarg;
-			break;
-		case 'd': defer = 1; break;
-		case 'l':
-			if (smtp_seconds(optarg, 30000, &linger_ms) == -1)
-				die_usage();
-			break;
-		case 'p': temporary = 0; break;
-		case 'q': verbosity = 0; break;
-		case 't': temporary = 1; break;
-		case 'v': verbosity = 2; break;
-		case 'w':
-			if (parse_wait(optarg, &wait_min, &wait_max) == -1)
-				die_usage();
-			break;
-		case 'x':
-			if (*optarg == '\0')
-				die_usage();
-			rulescdb = optarg;
-			break;
-		default: die_usage();
-		}
-	}
-	argv += optind;
-	if (*argv == NULL)
-		die_usage();
-
-	peer_ip(ip, sizeof ip);
+	log_init(PROG, NULL);
+	found = tcp_environ();
+	peer_ip(ip, ipsize);
 	log_init(PROG, ip);
-
-	/* Behind a load balancer: the real client first. */
 	if (proxyopt || getenv("EARLYTALKER_PROXY") != NULL)
-		proxy(ip, sizeof ip);
+		found = proxy(ip, ipsize);
+	if (found && rulescdb != NULL)
+		rules(ip);
+}
 
-	/* Trusted or exempt: no wait. */
+/*
+ * Step 3: clients that get no wait.  Trusted ($RELAYCLIENT) and exempt
+ * (an empty $EARLYTALKER) ones run prog; marked ones are refused, or
+ * with -d run prog; with -c, one that passed within the TTL runs prog.
+ * Returns 0 if a pass of this client is to be cached (-c), else -1.
+ */
+static int
+known(char **argv, const char *ip)
+{
+	char text[SMTP_TEXTMAX + 1];
+	const char *marked;
+	int cached = -1;
+
 	if (getenv("RELAYCLIENT") != NULL) {
 		if (verbosity > 1)
 			log_line("skip: relayclient");
@@ -424,8 +508,6 @@ main(int argc, char **argv)
 		reject(temporary ? "421 4.7.1" : "554 5.7.1", text,
 		    "503 5.5.1 Bad sequence of commands");
 	}
-
-	/* Passed within the TTL: no wait. */
 	if (cachedir != NULL) {
 		path = malloc((size_t)2 * PATH_MAX);
 		cached = path == NULL ? -1 : cache_name(path, PATH_MAX, ip);
@@ -435,8 +517,17 @@ main(int argc, char **argv)
 			run(argv);
 		}
 	}
+	return cached;
+}
 
-	envwait = getenv("EARLYTALKER_WAIT");
+/* The wait for this client: -w, or $EARLYTALKER_WAIT from the rules. */
+static unsigned long
+wait_for(void)
+{
+	char esc[4 * 20 + 1], t[32], t2[32];
+	const char *envwait = getenv("EARLYTALKER_WAIT");
+	unsigned long min, max;
+
 	if (envwait != NULL) {
 		if (parse_wait(envwait, &min, &max) == 0) {
 			wait_min = min;
@@ -445,33 +536,37 @@ main(int argc, char **argv)
 			(void)smtp_escape(esc, sizeof esc, envwait,
 			    strlen(envwait) > 20 ? 20 : strlen(envwait));
 			(void)elapsed(t, sizeof t, (long long)wait_min);
-			(void)elapsed(text, sizeof text, (long long)wait_max);
+			(void)elapsed(t2, sizeof t2, (long long)wait_max);
 			log_line("warning: EARLYTALKER_WAIT \"%s\" is not "
 			    "seconds from 0 to 300: using %s%s%s", esc, t,
 			    wait_max != wait_min ? "-" : "",
-			    wait_max != wait_min ? text : "");
+			    wait_max != wait_min ? t2 : "");
 		}
 	}
-	wait_ms = draw_wait(wait_min, wait_max);
+	return draw_wait(wait_min, wait_max);
+}
 
-	/* Only a socket, a pipe or a terminal can have a client on it. */
-	if (fstat(0, &st) == -1) {
-		log_fatal("unable to examine fd 0: %s", strerror(errno));
-		exit(111);
-	}
-	if (!S_ISSOCK(st.st_mode) && !S_ISFIFO(st.st_mode) && !isatty(0)) {
-		log_line("warning: fd 0 is not a socket, pipe or terminal: "
-		    "not waiting");
-		run(argv);
-	}
+/*
+ * Step 4: the wait.  A client that stays quiet for wait_ms is passed:
+ * its pass cached (cached is 0), prog run.  Returns when fd 0 becomes
+ * readable, with the milliseconds waited.  The teaser goes out first.
+ */
+static long long
+hold(char **argv, unsigned long wait_ms, int cached)
+{
+	char text[SMTP_TEXTMAX + 1], line[SMTP_TEXTMAX + 8], t[32];
+	struct pollfd p;
+	long long start, left;
+	void (*sigpipe)(int);
+	int r;
 
 	/* The teaser: a first greeting line; prog's 220 line ends it. */
 	if (teaser != NULL) {
 		local_host(host, sizeof host);
 		smtp_text(text, sizeof text, teaser);
-		(void)snprintf(esc, sizeof esc, "220-%s", text);
+		(void)snprintf(line, sizeof line, "220-%s", text);
 		sigpipe = signal(SIGPIPE, SIG_IGN);
-		teased = reply(esc) == 0;
+		teased = reply(line) == 0;
 		(void)signal(SIGPIPE, sigpipe);	/* as found: it is prog's */
 	}
 
@@ -492,7 +587,7 @@ main(int argc, char **argv)
 			exit(111);
 		}
 		if (r > 0)
-			break;
+			return now_ms() - start;
 		if (left == 0 || now_ms() >= start + (long long)wait_ms) {
 			if (verbosity > 1)
 				log_line("pass after %s s", elapsed(t,
@@ -502,24 +597,35 @@ main(int argc, char **argv)
 			run(argv);
 		}
 	}
-	waited = now_ms() - start;
+}
 
-	/* Readable: bytes waiting is an early talker, none a hangup. */
+/*
+ * Step 5: the verdict on a client that made fd 0 readable after waited
+ * ms.  No byte waiting is a hangup; bytes are an early talker, marked
+ * (-d) and handed to prog, or refused.
+ */
+static void
+verdict(char **argv, long long waited, int sock)
+{
+	char sample[SMTP_SAMPLE], esc[4 * SMTP_SAMPLE + 1], t[32];
+	const char *class;
+	ssize_t k = 0;
+	int n;
+
 	if (ioctl(0, FIONREAD, &n) == -1) {
 		log_fatal("unable to count bytes on fd 0: %s",
 		    strerror(errno));
 		exit(111);
 	}
-	k = 0;
-	if (S_ISSOCK(st.st_mode)) {
+	if (sock) {
 		k = recv(0, sample, sizeof sample, MSG_PEEK | MSG_DONTWAIT);
 		if (k < 0)
 			k = 0;
 	}
 	if (n < k)
 		n = (int)k;
-	if (n <= 0) {
-		if (verbosity > 0)
+	if (n <= 0) {	/* a health check, a scan: no decision to log */
+		if (verbosity > 1)
 			log_line("hangup after %s s",
 			    elapsed(t, sizeof t, waited));
 		exit(0);
@@ -544,4 +650,30 @@ main(int argc, char **argv)
 		    "550 5.5.1 " REASON);
 	reject(temporary ? "421 4.5.1" : "554 5.5.1", REASON,
 	    "503 5.5.1 Bad sequence of commands");
+}
+
+int
+main(int argc, char **argv)
+{
+	char ip[PEER_IP];
+	struct stat st;
+	unsigned long wait_ms;
+	int cached;
+
+	argv = options(argc, argv);
+	client(ip, sizeof ip);
+	cached = known(argv, ip);
+	wait_ms = wait_for();
+
+	/* Only a socket, a pipe or a terminal can have a client on it. */
+	if (fstat(0, &st) == -1) {
+		log_fatal("unable to examine fd 0: %s", strerror(errno));
+		exit(111);
+	}
+	if (!S_ISSOCK(st.st_mode) && !S_ISFIFO(st.st_mode) && !isatty(0)) {
+		log_line("warning: fd 0 is not a socket, pipe or terminal: "
+		    "not waiting");
+		run(argv);
+	}
+	verdict(argv, hold(argv, wait_ms, cached), S_ISSOCK(st.st_mode));
 }

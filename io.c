@@ -17,10 +17,12 @@
 #include "smtp.h"
 
 static const char *logprog = "?";	/* program name in log lines */
-static const char *logip = "unknown";	/* the client's address */
+static const char *logip;		/* the client's address, or NULL:
+					 * looked up by the first log line */
+static char logipbuf[PEER_IP];
 static long logpid;			/* our pid when log_init ran */
-static char logprefix[200];		/* "PROG: IP pid N: ", or "" until
-					 * the first log line needs it */
+static char logprefix[PEER_IP + 100];	/* "PROG: IP pid N: ", or ""
+					 * until the first log line needs it */
 
 /* Milliseconds on the monotonic clock: immune to clock steps. */
 long long
@@ -66,7 +68,8 @@ reply(const char *line)
 }
 
 /*
- * Name the program and the client (ip must stay valid).  The prefix is
+ * Name the program and the client (ip must stay valid; NULL: peer_ip()
+ * finds it when the first log line needs it).  The prefix is
  * made by the first log line, not here: then printf's deep stack frames
  * stay untouched while earlytalker waits, and a waiting process holds
  * fewer stack pages (make bench counts them).
@@ -100,37 +103,115 @@ log_v(const char *prefix, const char *fmt, va_list ap)
 	(void)write_all(2, buf, n);	/* one write: lines never mix */
 }
 
+/* "PROG: IP pid N: ", made once */
+static const char *
+log_prefix(void)
+{
+	if (logprefix[0] == '\0') {
+		if (logip == NULL) {
+			peer_ip(logipbuf, sizeof logipbuf);
+			logip = logipbuf;
+		}
+		if (logpid == 0)
+			logpid = (long)getpid();
+		(void)snprintf(logprefix, sizeof logprefix, "%s: %s pid %ld: ",
+		    logprog, logip, logpid);
+	}
+	return logprefix;
+}
+
 /* A line about this client: "PROG: IP pid N: " and the text. */
 void
 log_line(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (logprefix[0] == '\0')
-		(void)snprintf(logprefix, sizeof logprefix, "%s: %s pid %ld: ",
-		    logprog, logip, logpid);
 	va_start(ap, fmt);
-	log_v(logprefix, fmt, ap);
+	log_v(log_prefix(), fmt, ap);
 	va_end(ap);
 }
 
-/* A fatal line: "PROG: fatal: " and the text. */
+/* A fatal line: "PROG: IP pid N: fatal: " and the text. */
 void
 log_fatal(const char *fmt, ...)
 {
-	char prefix[64];
+	char prefix[sizeof logprefix + 8];
 	va_list ap;
 
-	(void)snprintf(prefix, sizeof prefix, "%s: fatal: ", logprog);
+	(void)snprintf(prefix, sizeof prefix, "%sfatal: ", log_prefix());
 	va_start(ap, fmt);
 	log_v(prefix, fmt, ap);
 	va_end(ap);
 }
 
 /*
+ * A usage error: "PROG: usage: -o VALUE: why" (the value escaped and
+ * cut; without opt, "PROG: usage: why"), then the usage line.  Exit 100.
+ */
+void
+die_usage(const char *prog, const char *usage, int opt, const char *val,
+    const char *why)
+{
+	char buf[LOGMAX], esc[4 * 40 + 1];
+	int k;
+
+	if (why != NULL) {
+		if (val != NULL)
+			(void)smtp_escape(esc, sizeof esc, val,
+			    strlen(val) > 40 ? 40 : strlen(val));
+		if (opt == 0)
+			k = snprintf(buf, sizeof buf, "%s: usage: %s\n", prog,
+			    why);
+		else if (val == NULL)
+			k = snprintf(buf, sizeof buf, "%s: usage: -%c: %s\n",
+			    prog, opt, why);
+		else
+			k = snprintf(buf, sizeof buf, "%s: usage: -%c %s: %s\n",
+			    prog, opt, *val == '\0' ? "\"\"" : esc, why);
+		if (k > 0)
+			(void)write_all(2, buf, (size_t)k < sizeof buf ?
+			    (size_t)k : sizeof buf - 1);
+	}
+	k = snprintf(buf, sizeof buf, "%s: usage: %s\n", prog, usage);
+	if (k > 0)
+		(void)write_all(2, buf, (size_t)k < sizeof buf ? (size_t)k :
+		    sizeof buf - 1);
+	exit(100);
+}
+
+/*
+ * The IP address in sa (a struct sockaddr_storage) as text into out, an
+ * IPv4-mapped IPv6 address as IPv4, and its port into *port.  0, or -1
+ * if sa holds no IP address.
+ */
+int
+addr_text(const void *sa, char *out, size_t n, unsigned int *port)
+{
+	const struct sockaddr_storage *ss = sa;
+	const struct sockaddr_in6 *s6;
+	const struct sockaddr_in *s4;
+
+	if (ss->ss_family == AF_INET) {
+		s4 = (const struct sockaddr_in *)sa;
+		*port = ntohs(s4->sin_port);
+		return inet_ntop(AF_INET, &s4->sin_addr, out, (socklen_t)n) ==
+		    NULL ? -1 : 0;
+	}
+	if (ss->ss_family != AF_INET6)
+		return -1;
+	s6 = (const struct sockaddr_in6 *)sa;
+	*port = ntohs(s6->sin6_port);
+	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		return inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], out,
+		    (socklen_t)n) == NULL ? -1 : 0;
+	return inet_ntop(AF_INET6, &s6->sin6_addr, out, (socklen_t)n) ==
+	    NULL ? -1 : 0;
+}
+
+/*
  * The client's address, for logs: $TCPREMOTEIP (escaped: the environment
  * is not ours to trust blindly), else getpeername() on fd 0, else
- * "unknown".  An IPv4-mapped IPv6 address is shown as IPv4.
+ * "unknown".
  */
 void
 peer_ip(char *out, size_t n)
@@ -138,30 +219,17 @@ peer_ip(char *out, size_t n)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
 	const char *ip = getenv("TCPREMOTEIP");
-	const struct sockaddr_in6 *s6;
-	const struct sockaddr_in *s4;
+	unsigned int port;
 
 	if (ip != NULL && *ip != '\0') {
 		(void)smtp_escape(out, n, ip, strlen(ip) > 64 ? 64 :
 		    strlen(ip));
 		return;
 	}
-	(void)snprintf(out, n, "unknown");
 	memset(&ss, 0, sizeof ss);
-	if (getpeername(0, (struct sockaddr *)&ss, &len) == -1)
-		return;
-	if (ss.ss_family == AF_INET) {
-		s4 = (const struct sockaddr_in *)(const void *)&ss;
-		(void)inet_ntop(AF_INET, &s4->sin_addr, out, (socklen_t)n);
-	} else if (ss.ss_family == AF_INET6) {
-		s6 = (const struct sockaddr_in6 *)(const void *)&ss;
-		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-			(void)inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12],
-			    out, (socklen_t)n);
-		else
-			(void)inet_ntop(AF_INET6, &s6->sin6_addr, out,
-			    (socklen_t)n);
-	}
+	if (getpeername(0, (struct sockaddr *)&ss, &len) == -1 ||
+	    addr_text(&ss, out, n, &port) == -1)
+		(void)snprintf(out, n, "unknown");
 }
 
 /*

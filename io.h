@@ -16,6 +16,7 @@
 #endif
 
 #define LOGMAX 1000		/* a log line, newline included, is shorter */
+#define PEER_IP 300		/* a client's address, as text */
 #define DRAIN_MS 2000		/* input drained after the last reply */
 
 /* Client input with a buffer, for line reads. */
@@ -34,6 +35,9 @@ int reply(const char *);
 void log_init(const char *, const char *);
 void log_line(const char *, ...) PRINTFLIKE(1, 2);
 void log_fatal(const char *, ...) PRINTFLIKE(1, 2);
+void die_usage(const char *, const char *, int, const char *, const char *)
+    NORETURN;
+int addr_text(const void *, char *, size_t, unsigned int *);
 void peer_ip(char *, size_t);
 int next_line(struct input *, struct smtp_line *, long long);
 void close_clean(void);

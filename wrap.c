@@ -25,9 +25,10 @@
 #include "io.h"
 #include "relay.h"
 #include "smtp.h"
+#include "version.h"
 
 #define PROG "earlytalker-wrap"
-#define USAGE "earlytalker-wrap [ -Smpqtv ] [ -D seconds ] [ -T seconds ] " \
+#define USAGE "earlytalker-wrap [ -SVmpqtv ] [ -D seconds ] [ -T seconds ] " \
 	"[ -h host ] prog [ arg ... ]"
 #define MAXERRORS 20		/* responder: error replies, then 421 */
 #define MAXCOMMANDS 100		/* responder: commands, then 421 */
@@ -38,7 +39,7 @@
 #define REAP_MS 10000		/* relay: prog's time to exit, then TERM */
 #define FIELD 250		/* responder: escaped bytes of a log field */
 
-static void die_usage(void) NORETURN;
+static void usage(int, const char *, const char *) NORETURN;
 static void die_temp(const char *) NORETURN;
 static void run(char **) NORETURN;
 static void bye(const char *) NORETURN;
@@ -54,11 +55,11 @@ static unsigned long data_ms;	/* -D, 0..60000 */
 static unsigned long session_ms = 60000;	/* -T, 1000..3600000 */
 static char host[SMTP_TEXTMAX + 1];	/* our name in replies */
 
+/* Say what is wrong with the options, then how to use them; exit 100. */
 static void
-die_usage(void)
+usage(int opt, const char *val, const char *why)
 {
-	(void)write_all(2, "usage: " USAGE "\n", sizeof "usage: " USAGE);
-	exit(100);
+	die_usage(PROG, USAGE, opt, val, why);
 }
 
 /* A system failure with the client on the line: tell it to come back. */
@@ -580,23 +581,31 @@ main(int argc, char **argv)
 	char ip[300];
 	int opt;
 
-	opterr = 0;	/* our usage line says it all */
-	while ((opt = getopt(argc, argv, "+D:ST:h:mpqtv")) != -1) {
+	opterr = 0;	/* usage() says what is wrong */
+	while ((opt = getopt(argc, argv, "+:D:ST:Vh:mpqtv")) != -1) {
 		switch (opt) {
 		case 'D':
 			if (smtp_seconds(optarg, 60000, &data_ms) == -1)
-				die_usage();
+				usage(opt, optarg, "not seconds from 0 to 60");
 			datacheck = 1;
 			break;
 		case 'S': synccheck = 1; break;
 		case 'T':
 			if (smtp_seconds(optarg, 3600000, &session_ms) == -1 ||
 			    session_ms < 1000)
-				die_usage();
+				usage(opt, optarg,
+				    "not seconds from 1 to 3600");
 			break;
+		case 'V':
+			(void)write_all(1, PROG " " VERSION "\n",
+			    sizeof PROG " " VERSION);
+			exit(0);
 		case 'h':
 			if (*optarg == '\0')
-				die_usage();
+				usage(opt, optarg, "empty");
+			if (*optarg == '-')
+				usage(opt, optarg,
+				    "looks like an option, not a host name");
 			smtp_text(host, sizeof host, optarg);
 			break;
 		case 'm': mailreject = 1; break;
@@ -604,14 +613,15 @@ main(int argc, char **argv)
 		case 'q': verbosity = 0; break;
 		case 't': temporary = 1; break;
 		case 'v': verbosity = 2; break;
-		default: die_usage();
+		case ':': usage(optopt, NULL, "no value");
+		default: usage(optopt, NULL, "no such option");
 		}
 	}
 	argv += optind;
 	if (*argv == NULL)
-		die_usage();
+		usage(0, NULL, "no program to run");
 
-	log_init(PROG, "unknown");
+	log_init(PROG, NULL);	/* the address, if a line needs it */
 	marked = getenv("EARLYTALKER");
 	if ((marked == NULL || *marked == '\0') && !datacheck && !synccheck)
 		run(argv);	/* the common case costs one exec */
