@@ -39,6 +39,7 @@
 	"prog [ arg ... ]"
 #define REASON "Connecting host started transmitting before SMTP greeting"
 #define MAXREPLIES 20		/* replies in all after a refusal */
+#define LINGER_QUIET_MS 250	/* the linger ends after this much silence */
 #define MAXWAIT 300000		/* -w, milliseconds */
 #define DAY 86400000UL		/* -C default, milliseconds */
 
@@ -98,7 +99,8 @@ unavailable(void)
  * RFC 5321 section 3.1 or the 421 of section 3.8, in place of the
  * greeting; after a teaser first is NULL and the 220 that finishes the
  * greeting opens instead.  Then each command line gets each, until QUIT,
- * the -l linger or MAXREPLIES.  A 421 closes.  Close cleanly, exit 0.
+ * the -l linger, LINGER_QUIET_MS of silence or MAXREPLIES.  A 421
+ * closes.  Close cleanly, exit 0.
  */
 static void
 reject(const char *first, const char *text, const char *each)
@@ -106,7 +108,7 @@ reject(const char *first, const char *text, const char *each)
 	char buf[SMTP_TEXTMAX + 16];
 	struct input in;
 	struct smtp_line l;
-	long long deadline;
+	long long deadline, quiet;
 	int replies = 1, st;
 
 	(void)signal(SIGPIPE, SIG_IGN);	/* no exec follows */
@@ -120,7 +122,12 @@ reject(const char *first, const char *text, const char *each)
 	memset(&l, 0, sizeof l);
 	deadline = now_ms() + (long long)linger_ms;
 	while (replies < MAXREPLIES) {
-		st = next_line(&in, &l, deadline);
+		/* a client that has its answer and says nothing more for
+		 * LINGER_QUIET_MS has gone quiet: it holds a slot for
+		 * nothing.  One that answers the 554 with QUIT has done so
+		 * by then, or it meets close_clean()'s drain. */
+		quiet = now_ms() + LINGER_QUIET_MS;
+		st = next_line(&in, &l, quiet < deadline ? quiet : deadline);
 		if (st != LINE_OK && st != LINE_LONG)
 			break;
 		replies++;
