@@ -59,6 +59,8 @@ static int teased;		/* 1: the 220- line went out */
 static const char *cachedir;	/* -c: the pass cache, or NULL */
 static unsigned long ttl_ms = DAY;	/* -C, 1 s..30 days */
 static int proxyopt;		/* 1: -P, every client comes via PROXY */
+static int proxylocal;		/* 1: a PROXY LOCAL header: the balancer's
+				 * own check, never in the pass cache */
 static const char *rulescdb;	/* -x: tcprules cdb for proxied clients */
 static char host[SMTP_TEXTMAX + 1];	/* our name, after a teaser */
 static char *path;		/* -c: this client's file, then a temporary
@@ -246,8 +248,11 @@ cache_fresh(void)
 
 /*
  * Record a pass: a new file, then rename() over the old one, so that
- * readers see a whole file and many writers never collide.  A failure
- * (full or read-only disk) costs a warning, nothing more.
+ * readers see a whole file and many writers never collide.  The new file
+ * is made with O_EXCL: whatever is in its place (a stale one of a killed
+ * process with our pid, or a link planted in a directory that others may
+ * write to) is unlinked, never followed or truncated.  A failure (full
+ * or read-only disk) costs a warning, nothing more.
  */
 static void
 cache_pass(void)
@@ -258,8 +263,11 @@ cache_pass(void)
 	k = snprintf(tmp, PATH_MAX, "%s/.tmp.%ld", cachedir, (long)getpid());
 	if (k < 0 || k >= PATH_MAX)
 		return;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0644);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0644);
+	if (fd == -1 && errno == EEXIST && unlink(tmp) == 0)
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0644);
 	if (fd == -1 || close(fd) == -1 || rename(tmp, path) == -1) {
 		log_line("warning: unable to write pass cache %s: %s", path,
 		    strerror(errno));
@@ -304,6 +312,7 @@ proxy(char *ip, size_t ipsize)
 	}
 	free(h);
 	if (px.local) {
+		proxylocal = 1;
 		if (verbosity > 1)
 			log_line("proxy: v%d local", px.version);
 		return;
@@ -433,7 +442,7 @@ main(int argc, char **argv)
 	}
 
 	/* Passed within the TTL: no wait. */
-	if (cachedir != NULL) {
+	if (cachedir != NULL && !proxylocal) {
 		path = malloc((size_t)2 * PATH_MAX);
 		cached = path == NULL ? -1 : cache_name(path, PATH_MAX, ip);
 		if (cached == 0 && cache_fresh()) {
