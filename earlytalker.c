@@ -39,7 +39,7 @@
 	"prog [ arg ... ]"
 #define REASON "Connecting host started transmitting before SMTP greeting"
 #define MAXREPLIES 20		/* replies in all after a refusal */
-#define LINGER_QUIET_MS 250	/* the linger ends after this much silence */
+#define LINGER_QUIET_MS 200	/* the linger ends after this much silence */
 #define MAXWAIT 300000		/* -w, milliseconds */
 #define DAY 86400000UL		/* -C default, milliseconds */
 
