@@ -9,7 +9,7 @@
 #
 #   quiet   sends EHLO before the greeting, reads until the server
 #           closes, then closes: it goes quiet after its refusal
-#   talker  sends EHLO, then NOOP every 0.2 s until the server closes
+#   talker  sends EHLO, then NOOP every 0.1 s until the server closes
 #   deaf    sends EHLO, never reads, never closes until the run ends
 #
 # and POLITE connections a second of polite clients, which wait for the
@@ -92,7 +92,7 @@ def ready(c, ev):
             except OSError:
                 close(c)
                 return
-            c['next'] = time.monotonic() + 0.2
+            c['next'] = time.monotonic() + 0.1
         if c['kind'] == 'deaf':     # held open, never read
             sel.unregister(s)
             c['open'] = 'deaf'
@@ -133,7 +133,7 @@ while True:
     for c in conns:
         if c['kind'] == 'talker' and c['open'] is True and c['sent'] and \
                 now >= c['next']:
-            c['next'] = now + 0.2
+            c['next'] = now + 0.1
             try:
                 c['s'].send(b'NOOP\r\n')
             except OSError:
