@@ -24,7 +24,7 @@
 # slot: a refused bot's tcpserver slot time, from tcpserver's log lines
 # "pid N" (the fork) and "end N" (the reap), stamped as they come.
 
-import os, selectors, socket, subprocess, sys, threading, time
+import selectors, socket, subprocess, sys, threading, time
 
 rate, secs, polite_rate, wait = (float(a) for a in sys.argv[1:5])
 cmd = sys.argv[sys.argv.index('--') + 1:]
