@@ -43,6 +43,7 @@
 	"prog [ arg ... ]"
 #define REASON "Connecting host started transmitting before SMTP greeting"
 #define MAXREPLIES 20		/* replies in all after a refusal */
+#define LINGER_QUIET_MS 200	/* the linger ends after this much silence */
 #define MAXWAIT 300000		/* -w, milliseconds */
 #define DAY 86400000UL		/* -C default, milliseconds */
 
@@ -64,6 +65,8 @@ static int teased;		/* 1: the 220- line went out */
 static const char *cachedir;	/* -c: the pass cache, or NULL */
 static unsigned long ttl_ms = DAY;	/* -C, 1 s..30 days */
 static int proxyopt;		/* 1: -P, every client comes via PROXY */
+static int proxylocal;		/* 1: a PROXY LOCAL header: the balancer's
+				 * own check, never in the pass cache */
 static const char *rulescdb;	/* -x: tcprules cdb for proxied clients */
 static char host[SMTP_TEXTMAX + 1];	/* our name, after a teaser */
 static char *path;		/* -c: this client's file, then a temporary
@@ -104,7 +107,8 @@ unavailable(void)
  * RFC 5321 section 3.1 or the 421 of section 3.8, in place of the
  * greeting; after a teaser first is NULL and the 220 that finishes the
  * greeting opens instead.  Then each command line gets each, until QUIT,
- * the -l linger or MAXREPLIES.  A 421 closes.  Close cleanly, exit 0.
+ * the -l linger, LINGER_QUIET_MS of silence or MAXREPLIES.  A 421
+ * closes.  Close cleanly, exit 0.
  */
 static void
 reject(const char *first, const char *text, const char *each)
@@ -112,7 +116,7 @@ reject(const char *first, const char *text, const char *each)
 	char buf[SMTP_TEXTMAX + 16];
 	struct input in;
 	struct smtp_line l;
-	long long deadline;
+	long long deadline, quiet;
 	int replies = 1, st;
 
 	(void)signal(SIGPIPE, SIG_IGN);	/* no exec follows */
@@ -126,7 +130,12 @@ reject(const char *first, const char *text, const char *each)
 	memset(&l, 0, sizeof l);
 	deadline = now_ms() + (long long)linger_ms;
 	while (replies < MAXREPLIES) {
-		st = next_line(&in, &l, deadline);
+		/* a client that has its answer and says nothing more for
+		 * LINGER_QUIET_MS has gone quiet: it holds a slot for
+		 * nothing.  One that answers the 554 with QUIT has done so
+		 * by then, or it meets close_clean()'s drain. */
+		quiet = now_ms() + LINGER_QUIET_MS;
+		st = next_line(&in, &l, quiet < deadline ? quiet : deadline);
 		if (st != LINE_OK && st != LINE_LONG)
 			break;
 		replies++;
@@ -245,8 +254,11 @@ cache_fresh(void)
 
 /*
  * Record a pass: a new file, then rename() over the old one, so that
- * readers see a whole file and many writers never collide.  A failure
- * (full or read-only disk) costs a warning, nothing more.
+ * readers see a whole file and many writers never collide.  The new file
+ * is made with O_EXCL: whatever is in its place (a stale one of a killed
+ * process with our pid, or a link planted in a directory that others may
+ * write to) is unlinked, never followed or truncated.  A failure (full
+ * or read-only disk) costs a warning, nothing more.
  */
 static void
 cache_pass(void)
@@ -257,8 +269,11 @@ cache_pass(void)
 	k = snprintf(tmp, PATH_MAX, "%s/.tmp.%ld", cachedir, (long)getpid());
 	if (k < 0 || k >= PATH_MAX)
 		return;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0644);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0644);
+	if (fd == -1 && errno == EEXIST && unlink(tmp) == 0)
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0644);
 	if (fd == -1 || close(fd) == -1 || rename(tmp, path) == -1) {
 		log_line("warning: unable to write pass cache %s: %s", path,
 		    strerror(errno));
@@ -426,6 +441,7 @@ proxy(char *ip, size_t ipsize)
 	}
 	free(h);
 	if (px.local) {
+		proxylocal = 1;
 		if (verbosity > 1)
 			log_line("proxy: v%d local", px.version);
 		return 0;
@@ -508,7 +524,7 @@ known(char **argv, const char *ip)
 		reject(temporary ? "421 4.7.1" : "554 5.7.1", text,
 		    "503 5.5.1 Bad sequence of commands");
 	}
-	if (cachedir != NULL) {
+	if (cachedir != NULL && !proxylocal) {
 		path = malloc((size_t)2 * PATH_MAX);
 		cached = path == NULL ? -1 : cache_name(path, PATH_MAX, ip);
 		if (cached == 0 && cache_fresh()) {

@@ -289,22 +289,26 @@ next_line(struct input *in, struct smtp_line *l, long long deadline)
 /*
  * End the session so that the last reply survives: send FIN (shutdown,
  * or close if fd 1 is no socket), then read and discard what the client
- * still sends, until it closes or DRAIN_MS pass.  Closing with unread
- * input would send a reset, and a reset makes the client's kernel drop
- * the reply before the client reads it.
+ * still sends, until it closes, or sends nothing for DRAIN_QUIET_MS, or
+ * DRAIN_MS pass.  Closing with unread input would send a reset, and a
+ * reset can make the client's kernel drop the reply before the client
+ * reads it; so the drain returns only with the input read to its end,
+ * or after a silence in which the client's bytes in flight came.
  */
 void
 close_clean(void)
 {
 	char buf[4096];
 	struct pollfd p;
-	long long deadline = now_ms() + DRAIN_MS, left;
+	long long now = now_ms(), deadline = now + DRAIN_MS, quiet, left;
 	ssize_t r;
 
 	if (shutdown(1, SHUT_WR) == -1)
 		(void)close(1);
+	quiet = now + DRAIN_QUIET_MS;
 	for (;;) {
-		left = deadline - now_ms();
+		now = now_ms();
+		left = (quiet < deadline ? quiet : deadline) - now;
 		if (left <= 0)
 			return;
 		p.fd = 0;
@@ -319,6 +323,8 @@ close_clean(void)
 		r = read(0, buf, sizeof buf);
 		if (r == 0 || (r == -1 && errno != EINTR && errno != EAGAIN))
 			return;
+		if (r > 0)
+			quiet = now_ms() + DRAIN_QUIET_MS;
 	}
 }
 

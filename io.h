@@ -17,7 +17,8 @@
 
 #define LOGMAX 1000		/* a log line, newline included, is shorter */
 #define PEER_IP 300		/* a client's address, as text */
-#define DRAIN_MS 2000		/* input drained after the last reply */
+#define DRAIN_MS 1000		/* input drained after the last reply, at most */
+#define DRAIN_QUIET_MS 150	/* the drain ends after this much silence */
 
 /* Client input with a buffer, for line reads. */
 struct input {

@@ -62,12 +62,15 @@ usage(int opt, const char *val, const char *why)
 	die_usage(PROG, USAGE, opt, val, why);
 }
 
-/* A system failure with the client on the line: tell it to come back. */
+/* A system failure with the client on the line: tell it to come back,
+ * and close cleanly, so that a reset never destroys the 421. */
 static void
 die_temp(const char *what)
 {
 	log_fatal("unable to %s: %s", what, strerror(errno));
+	(void)signal(SIGPIPE, SIG_IGN);
 	(void)reply("421 4.3.0 Service temporarily unavailable");
+	close_clean();
 	exit(111);
 }
 
@@ -461,8 +464,12 @@ relay(char **argv)
 		(void)signal(SIGPIPE, SIG_DFL);
 		(void)sigemptyset(&none);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
-		if (dup2(sv[1], 0) == -1 || dup2(sv[1], 1) == -1)
-			die_temp("set up fds for prog");
+		if (dup2(sv[1], 0) == -1 || dup2(sv[1], 1) == -1) {
+			/* not die_temp(): the client is the parent's */
+			log_fatal("unable to set up fds for prog: %s",
+			    strerror(errno));
+			_exit(111);
+		}
 		(void)close(sv[0]);
 		(void)close(sv[1]);
 		run(argv);
