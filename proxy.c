@@ -153,10 +153,11 @@ tcpserver6(char *out, size_t n, const char *ip)
 	if (inet_pton(AF_INET6, ip, b) != 1)
 		return -1;
 	for (i = 0; i < 8; i++)
-		g[i] = (unsigned int)b[2 * i] << 8 | b[2 * i + 1];
+		g[i] = (unsigned int)b[i + i] << 8 | b[i + i + 1];
 	for (i = 0; i < 8; i += run > 0 ? run : 1) {
-		for (run = 0; i + run < 8 && g[i + run] == 0; run++)
-			continue;
+		run = 0;
+		while (i + run < 8 && g[i + run] == 0)
+			run++;
 		if (run > len) {
 			at = i;
 			len = run;
