@@ -3,10 +3,13 @@
  * real client's address in a tcprules cdb, as tcpserver would have. */
 
 #include <sys/types.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -132,11 +135,54 @@ cdb_find(int fd, const char *key, uint32_t *dpos, uint32_t *dlen)
 }
 
 /*
+ * The IPv6 address ip as the tcpserver of ucspi-tcp-ipv6 writes
+ * $TCPREMOTEIP, the form it looks up in the rules: hex groups in lower
+ * case without leading zeros, the first of the longest runs of zero
+ * groups written "::", even a run of one.  inet_ntop() leaves a single
+ * zero group alone (RFC 5952): 2001:db8:0:1:1:1:1:1 is
+ * 2001:db8::1:1:1:1:1 to tcpserver.  -1 if ip is no IPv6 address.
+ */
+static int
+tcpserver6(char *out, size_t n, const char *ip)
+{
+	unsigned char b[16];
+	unsigned int g[8];
+	int i, at = -1, len = 0, run, w;
+	size_t k = 0;
+
+	if (inet_pton(AF_INET6, ip, b) != 1)
+		return -1;
+	for (i = 0; i < 8; i++)
+		g[i] = (unsigned int)b[i + i] << 8 | b[i + i + 1];
+	for (i = 0; i < 8; i += run > 0 ? run : 1) {
+		run = 0;
+		while (i + run < 8 && g[i + run] == 0)
+			run++;
+		if (run > len) {
+			at = i;
+			len = run;
+		}
+	}
+	for (i = 0; i < 8; i++) {
+		if (i == at) {
+			w = snprintf(out + k, n - k, i == 0 ? "::" : ":");
+			i += len - 1;
+		} else
+			w = snprintf(out + k, n - k, i < 7 ? "%x:" : "%x", g[i]);
+		if (w < 0 || (size_t)w >= n - k)
+			return -1;
+		k += (size_t)w;
+	}
+	return 0;
+}
+
+/*
  * Apply the tcprules cdb at path to the client ip, as tcpserver -x does:
  * the address, then shorter and shorter prefixes ending in a dot (for
  * IPv6, in a colon), then the empty default; the first rule found
- * applies, empty or not.  Its data is a list of NUL-terminated
- * instructions: "D" denies, "+VAR=value" sets a variable.  Returns 1
+ * applies, empty or not; an IPv6 address in tcpserver's form
+ * (tcpserver6()).  Its data is a list of NUL-terminated instructions:
+ * "D" denies, "+VAR=value" sets a variable.  Returns 1
  * (allow), 0 (deny), -1 if the cdb cannot be read (errno says why) or
  * -2 if it is no cdb.
  */
@@ -149,14 +195,17 @@ rules_apply(const char *path, const char *ip)
 	char sep = strchr(ip, ':') != NULL ? ':' : '.';
 	int fd, found, e;
 
-	if (k >= sizeof key) {
-		errno = EINVAL;
-		return -1;
+	if (sep != ':' || tcpserver6(key, sizeof key, ip) == -1) {
+		if (k >= sizeof key) {
+			errno = EINVAL;
+			return -1;
+		}
+		memcpy(key, ip, k + 1);
 	}
+	k = strlen(key);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1)
 		return -1;
-	memcpy(key, ip, k + 1);
 	for (;;) {
 		found = cdb_find(fd, key, &dpos, &len);
 		if (found != 0 || k == 0)
