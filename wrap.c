@@ -419,9 +419,10 @@ early(int s, pid_t pid)
 	exit(0);
 }
 
-/* Read from the client all that it has sent by now. */
+/* Read from the client once; or, with all, until nothing more is there:
+ * all that it has sent by now. */
 static void
-read_client(int *cin)
+read_client(int *cin, int all)
 {
 	ssize_t n;
 
@@ -431,7 +432,7 @@ read_client(int *cin)
 			*cin = 0;
 			R.ceof = 1;
 		}
-		if (n <= 0)
+		if (n <= 0 || !all)
 			break;
 	}
 }
@@ -529,7 +530,7 @@ relay(char **argv)
 		/* the client first: what it sent by now came before any
 		 * reply read below */
 		if (p[0].revents) {
-			read_client(&cin);
+			read_client(&cin, 0);
 			if (relay_client(&R, now_ms()))
 				early(sv[0], pid);
 		}
@@ -545,7 +546,7 @@ relay(char **argv)
 				while (R.at354) {
 					/* a byte the client sent before the
 					 * 354 goes out was sent before it */
-					read_client(&cin);
+					read_client(&cin, 1);
 					if (relay_client(&R, now_ms()))
 						early(sv[0], pid);
 					relay_prog(&R, now_ms());
