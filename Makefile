@@ -148,13 +148,16 @@ install: it
 	    $(DESTDIR)$(MANDIR)/man1/earlytalker-wrap.1
 	cp earlytalker-stats $(DESTDIR)$(BINDIR)/earlytalker-stats
 	chmod 755 $(DESTDIR)$(BINDIR)/earlytalker-stats
+	cp earlytalker-stats.1 $(DESTDIR)$(MANDIR)/man1/earlytalker-stats.1
+	chmod 644 $(DESTDIR)$(MANDIR)/man1/earlytalker-stats.1
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/earlytalker \
 	    $(DESTDIR)$(BINDIR)/earlytalker-wrap \
 	    $(DESTDIR)$(BINDIR)/earlytalker-stats \
 	    $(DESTDIR)$(MANDIR)/man1/earlytalker.1 \
-	    $(DESTDIR)$(MANDIR)/man1/earlytalker-wrap.1
+	    $(DESTDIR)$(MANDIR)/man1/earlytalker-wrap.1 \
+	    $(DESTDIR)$(MANDIR)/man1/earlytalker-stats.1
 
 setup: install
 
@@ -182,7 +185,7 @@ fuzz: fuzz_smtp fuzz_relay
 	    -timeout=10 -print_final_stats=1 fuzz-relay-corpus
 
 lint:
-	mandoc -Tlint -Wwarning earlytalker.1
+	mandoc -Tlint -Wwarning earlytalker.1 earlytalker-stats.1
 	shellcheck -s sh test bench/run earlytalker-stats
 	# variableScope: KNF declares at the top of a function
 	cppcheck --std=c99 --enable=warning,style,performance,portability \
