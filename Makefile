@@ -178,7 +178,7 @@ fuzz_relay: fuzz/fuzz_relay.c relay.c relay.h smtp.c smtp.h
 # each harness gets FUZZTIME seconds
 fuzz: fuzz_smtp fuzz_relay
 	rm -rf fuzz-corpus && mkdir fuzz-corpus && cp fuzz/seeds/* fuzz-corpus/
-	./fuzz_smtp -max_total_time=$(FUZZTIME) -max_len=4096 \
+	./fuzz_smtp -max_total_time=$(FUZZTIME) -max_len=8192 \
 	    -timeout=10 fuzz-corpus
 	rm -rf fuzz-relay-corpus && mkdir fuzz-relay-corpus
 	./fuzz_relay -max_total_time=$(FUZZTIME) -max_len=512 \

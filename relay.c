@@ -1,17 +1,24 @@
-/* relay.c: the DATA check's state machine.  Pure: no I/O, no globals, no
- * allocation; the time comes in as an argument.  wrap.c reads and writes,
- * and calls these after each read and each wakeup.
+/* relay.c: the state machine of earlytalker-wrap's relay (-D, -S).
+ * Pure: no I/O, no globals, no allocation; the time comes in as an
+ * argument.  wrap.c reads and writes, and calls these after each read
+ * and each wakeup; the relay fuzzer calls the same functions.
  *
- * prog's replies are the truth; the client's stream is only followed as
- * far as they confirm it:
- *   - any line a server may take as DATA is held, -D seconds, and the
- *     client must then wait for its reply;
- *   - any 354 starts a body, whatever command it answers, and a client
- *     byte read before the 354 is let go to the client was sent before it;
- *   - after a dot line that ends a body only for lenient servers, the
- *     client's next bytes are held until prog replies (it ended the body:
- *     they are commands) or RELAY_LENIENT_MS pass (they are body);
- *   - a whole reply from prog while a body is open means prog ended it. */
+ * A closed world: a client byte goes on at once only where every server
+ * reads it the same way, and prog's replies are the truth:
+ *   - a command line goes on when it has ended and is in its plain form
+ *     (smtp.c: a known verb, printable, CR LF, short); any other line,
+ *     DATA among them, may be DATA to some server: it is held, -D
+ *     seconds, and the client must then wait for its reply;
+ *   - any 354 starts a body, and a client byte read before the 354 is let
+ *     go to the client was sent before it;
+ *   - after a body line that some server may take as the end, the
+ *     client's next bytes are held until prog replies (it ended the
+ *     body: they are commands) or RELAY_LENIENT_MS pass (they are body);
+ *   - a reply where none can be (inside a body or a chunk, or more
+ *     replies than commands) means the relay has lost the thread: the
+ *     verdict "lost", and nothing more goes on;
+ *   - after prog's 421 or 221, prog ends the session: no client byte
+ *     goes on, and no verdict of ours follows. */
 
 #include <assert.h>
 #include <string.h>
@@ -24,6 +31,7 @@ enqueue(struct relay *r, int verb)
 {
 	assert(r->qlen < RELAY_QUEUE);
 	r->queue[(r->qhead + r->qlen++) % RELAY_QUEUE] = verb;
+	r->bdats += verb == V_BDAT;
 }
 
 static int
@@ -33,7 +41,33 @@ dequeue(struct relay *r)
 
 	r->qhead = (r->qhead + 1) % RELAY_QUEUE;
 	r->qlen--;
+	r->bdats -= verb == V_BDAT;
 	return verb;
+}
+
+/*
+ * May a plain BDAT size be taken for the length of its chunk?  Where
+ * every server reads the chunk as data: prog offered CHUNKING to the
+ * last EHLO (Exim reads the chunk as commands after HELO), its chunk
+ * sequence is not broken (Exim's "only RSET accepted now"), and without
+ * PIPELINING no BDAT awaits its reply (Exim: 554, then the same).
+ */
+static int
+chunks(const struct relay *r)
+{
+	return r->chunking && !r->bdatbroken && (r->pipelining ||
+	    r->bdats == 0);
+}
+
+/* A command line went on: the chunk sequence it opens, ends or breaks. */
+static void
+sequence(struct relay *r, int verb)
+{
+	if (verb == V_BDAT)
+		r->bdatopen = !r->cs.lastlast;
+	else if (r->bdatopen && verb != V_NOOP && verb != V_RSET &&
+	    verb != V_QUIT)
+		r->bdatbroken = 1;
 }
 
 /* Settings and buffers are set, the rest zero: the greeting is owed. */
@@ -64,9 +98,38 @@ verdict(struct relay *r, long long now, int at, size_t from, size_t owed)
 	return 1;
 }
 
+/* The verdict: prog replied where the relay cannot follow it. */
+static void
+lost(struct relay *r, const char *why)
+{
+	r->lost = 1;
+	r->lost_why = why;
+	r->c.ok = r->c.sent;	/* nothing more goes to prog */
+	r->holding = r->lenient = 0;
+}
+
+/* A line the client must wait for the reply to: with -D held first. */
+static void
+watch(struct relay *r, long long now, int verb, int hold)
+{
+	r->watching = verb;
+	r->watch_start = now;
+	if (hold) {
+		r->holding = 1;
+		r->held = verb;
+		r->hold_end = now + (long long)r->data_ms;
+		return;
+	}
+	r->c.ok = r->c.scanned;
+	enqueue(r, verb);
+	if (verb == V_STARTTLS)
+		r->starttls = 1;
+}
+
 /*
  * Scan the client's new bytes.  Returns 1 if the client talked early:
- * bytes came after a command whose reply it must wait for.
+ * bytes came after a command whose reply it must wait for, or a command
+ * line too long for every server to read as one.
  */
 int
 relay_client(struct relay *r, long long now)
@@ -77,6 +140,8 @@ relay_client(struct relay *r, long long now)
 
 	if (r->early)
 		return 1;
+	if (r->lost || r->closing)
+		return 0;	/* nothing more goes on */
 	if (r->blind) {
 		c->scanned = c->ok = c->len;
 		return 0;
@@ -88,6 +153,7 @@ relay_client(struct relay *r, long long now)
 		if (r->lenient || r->at354 || r->starttls ||
 		    r->qlen == RELAY_QUEUE)
 			break;	/* held until prog answers, or time */
+		r->cs.chunking = chunks(r);
 		k = smtp_cscan(&r->cs, c->d + c->scanned, c->len - c->scanned,
 		    &verb);
 		c->scanned += k;
@@ -100,29 +166,32 @@ relay_client(struct relay *r, long long now)
 			r->lenient_end = now + RELAY_LENIENT_MS;
 			continue;
 		}
+		if (verb == V_LONG)	/* two commands to some server */
+			return verdict(r, now, r->cs.lastverb,
+			    c->scanned - r->cs.lastlen, r->qlen);
 		r->cmdend = r->cbase + c->scanned;
-		if (verb == V_DATA && r->datacheck) {
-			r->holding = 1;
-			r->hold_end = now + (long long)r->data_ms;
-			r->watching = V_DATA;
-			r->watch_start = now;
+		if (verb != V_DOT && !r->cs.lastplain) {
+			/* some server may read it otherwise: as DATA */
+			watch(r, now, verb, r->datacheck);
+			continue;
+		}
+		if (verb != V_DOT)
+			sequence(r, verb);
+		/* RFC 2920: without PIPELINING, every command synchronises;
+		 * the end of a message never does, as BDAT never does */
+		if (r->synccheck && (r->pipelining ? smtp_syncs(verb) :
+		    verb != V_BDAT && verb != V_AUTH && verb != V_QUIT &&
+		    verb != V_DOT)) {
+			watch(r, now, verb, 0);
 			continue;
 		}
 		c->ok = c->scanned;
 		enqueue(r, verb);
 		if (verb == V_STARTTLS)
 			r->starttls = 1;
-		/* RFC 2920: without PIPELINING, every command synchronises;
-		 * the end of a message never does, as BDAT never does */
-		if (r->synccheck && (r->pipelining ? smtp_syncs(verb) :
-		    verb != V_BDAT && verb != V_AUTH && verb != V_QUIT &&
-		    verb != V_DOT)) {
-			r->watching = verb;
-			r->watch_start = now;
-		}
 	}
-	/* a line that may yet be DATA waits for its end, unless the
-	 * client has said all it will */
+	/* a command line goes on once it has ended, unless the client has
+	 * said all it will */
 	if (!r->holding && !r->lenient)
 		c->ok = r->ceof && c->scanned == c->len ? c->scanned :
 		    c->scanned - smtp_cheld(&r->cs);
@@ -151,22 +220,37 @@ body(struct relay *r, long long now)
 	}
 	r->p.ok = r->p.scanned;
 	r->lastcode = 354;
-	if (r->qlen > 0)
-		(void)dequeue(r);
+	(void)dequeue(r);
 	smtp_cbody(&r->cs);
 	r->lenient = 0;
 	r->watching = -1;
 }
 
-/* A whole reply while a body is open: prog ended the body. */
+/* A whole reply after a lenient end: prog ended the body there. */
 static void
 resync(struct relay *r)
 {
-	if (!r->lenient)
-		r->resynced = 1;	/* where we saw no end */
 	r->lenient = 0;
 	smtp_ccmd(&r->cs);
 	r->cmdend = r->cbase + r->c.scanned;
+}
+
+/* Where can this final reply not be?  NULL if it can be. */
+static const char *
+misplaced(const struct relay *r, int code)
+{
+	/* the BDAT of a chunk still coming is the last command sent on:
+	 * replies to those before it may come, and a refusal of the BDAT
+	 * itself (Exim's 503 when no RCPT was taken comes first, then it
+	 * reads the chunk) */
+	if (r->cs.mode == CS_CHUNK && r->qlen <= 1 &&
+	    !(r->qlen == 1 && code >= 400))
+		return "a reply inside a BDAT chunk";
+	if (r->cs.mode == CS_BODY && (!r->lenient || code == 354))
+		return "a reply inside a message";
+	if (r->cs.mode != CS_BODY && r->qlen == 0)
+		return "a reply to no command";
+	return NULL;
 }
 
 /*
@@ -182,9 +266,10 @@ relay_prog(struct relay *r, long long now)
 {
 	struct rbuf *p = &r->p;
 	struct smtp_rline rl;
+	const char *why;
 	int verb;
 
-	if (r->early)
+	if (r->early || r->lost)
 		return;
 	if (r->at354) {
 		body(r, now);
@@ -200,26 +285,49 @@ relay_prog(struct relay *r, long long now)
 		    p->len - p->scanned, &rl);
 		if (rl.code == 0 || !rl.final)
 			continue;
+		if (rl.code < 0 || r->closing) {
+			p->ok = p->scanned;	/* it ends nothing */
+			continue;
+		}
+		if (rl.code == 421 || rl.code == 221) {
+			/* prog ends the session, whatever it answers */
+			p->ok = p->scanned;
+			r->lastcode = rl.code;
+			r->closing = 1;
+			r->c.ok = r->c.sent;
+			r->holding = r->lenient = 0;
+			r->watching = -1;
+			continue;
+		}
+		why = misplaced(r, rl.code);
+		if (why != NULL) {
+			lost(r, why);
+			return;
+		}
 		if (rl.code == 354) {
 			r->at354 = 1;
 			relay_check(r);
 			return;
 		}
 		p->ok = p->scanned;
-		if (rl.code < 0)
-			continue;	/* no reply line: it ends nothing */
 		r->lastcode = rl.code;
 		if (r->cs.mode == CS_BODY) {
 			resync(r);
 			continue;
 		}
-		if (r->qlen == 0)
-			continue;	/* a reply nobody asked for */
 		verb = dequeue(r);
-		if (verb == V_EHLO && rl.code == 250) {
-			r->cs.chunking = (rl.ext & EXT_CHUNKING) != 0;
-			r->pipelining = (rl.ext & EXT_PIPELINING) != 0;
+		if ((verb == V_EHLO || verb == V_HELO) && rl.code == 250) {
+			/* the extensions of this EHLO, none after HELO */
+			r->chunking = verb == V_EHLO &&
+			    (rl.ext & EXT_CHUNKING) != 0;
+			r->pipelining = verb == V_EHLO &&
+			    (rl.ext & EXT_PIPELINING) != 0;
+			r->bdatopen = r->bdatbroken = 0;
 		}
+		if (verb == V_RSET && rl.code == 250)
+			r->bdatopen = r->bdatbroken = 0;
+		if (rl.code == 334)
+			smtp_csasl(&r->cs);
 		if (verb == V_STARTTLS) {
 			r->starttls = 0;
 			if (rl.code == 220) {
@@ -238,7 +346,7 @@ relay_prog(struct relay *r, long long now)
 }
 
 /*
- * The deadlines: a held DATA goes on to prog; the bytes after a lenient
+ * The deadlines: a held line goes on to prog; the bytes after a lenient
  * end go on as body.  Returns the next deadline, or -1 for none.  The
  * caller calls relay_client() after, to scan what was held.
  */
@@ -247,12 +355,14 @@ relay_tick(struct relay *r, long long now)
 {
 	long long next = -1;
 
-	if (r->early)
+	if (r->early || r->lost)
 		return -1;
 	if (r->holding && now >= r->hold_end) {
 		r->holding = 0;
 		r->c.ok = r->c.scanned;
-		enqueue(r, V_DATA);
+		enqueue(r, r->held);
+		if (r->held == V_STARTTLS)
+			r->starttls = 1;
 	}
 	if (r->lenient && now >= r->lenient_end)
 		r->lenient = 0;	/* prog goes on with the body */
@@ -262,6 +372,76 @@ relay_tick(struct relay *r, long long now)
 		next = r->lenient_end;
 	relay_check(r);
 	return next;
+}
+
+/*
+ * After a verdict: clear the replies owed for the commands before it, as
+ * they come, whole.  Returns how many are still owed.
+ */
+size_t
+relay_owed(struct relay *r)
+{
+	struct rbuf *p = &r->p;
+	struct smtp_rline rl;
+
+	while (p->scanned < p->len && r->owed > 0) {
+		p->scanned += smtp_rscan(&r->rs, p->d + p->scanned,
+		    p->len - p->scanned, &rl);
+		if (rl.code == 0 || !rl.final)
+			continue;
+		p->ok = p->scanned;
+		if (rl.code > 0) {
+			r->owed--;
+			r->lastcode = rl.code;
+		}
+	}
+	if (p->len == p->size && p->ok == p->sent)
+		p->ok = p->scanned = p->len;	/* in pieces */
+	relay_check(r);
+	return r->owed;
+}
+
+/*
+ * The relay's own last reply, line, in place of prog's bytes that are not
+ * cleared: only once the client has taken all that was.  Returns -1 if it
+ * has not (or the line does not fit).
+ */
+int
+relay_last(struct relay *r, const char *line)
+{
+	struct rbuf *p = &r->p;
+	size_t k = strlen(line);
+
+	if (p->sent != p->ok || k > p->size)
+		return -1;
+	memcpy(p->d, line, k);
+	p->len = p->ok = p->scanned = k;
+	p->sent = 0;
+	relay_check(r);
+	return 0;
+}
+
+/*
+ * prog's output has ended: all it said goes to the client, and nothing
+ * more goes to prog.  Returns 1 if the client still waits for a reply or
+ * is inside a message: then it needs a 421 from us.
+ */
+int
+relay_progeof(struct relay *r)
+{
+	int owes = relay_owes(r);
+
+	r->p.ok = r->p.scanned = r->p.len;
+	relay_cdrop(r);
+	return owes;
+}
+
+/* The client takes no more: nothing is left to write to it. */
+void
+relay_gone(struct relay *r)
+{
+	r->p.ok = r->p.sent = r->p.len = r->p.scanned = 0;
+	relay_cdrop(r);
 }
 
 /* Move the bytes written on out of a buffer's way. */
@@ -297,7 +477,7 @@ relay_cdrop(struct relay *r)
 int
 relay_owes(const struct relay *r)
 {
-	if (r->lastcode == 221 || r->lastcode == 421 || r->blind)
+	if (r->closing || r->lost || r->blind)
 		return 0;
 	return r->qlen > 0 || r->holding || r->at354 ||
 	    r->cs.mode == CS_BODY || r->cs.mode == CS_CHUNK;
@@ -320,10 +500,11 @@ relay_check(const struct relay *r)
 	}
 	assert(r->qlen <= RELAY_QUEUE && r->qhead < RELAY_QUEUE);
 	assert(r->cmdend <= r->cbase + r->c.scanned || r->early);
-	assert(!r->holding || r->watching == V_DATA);
+	assert(!r->holding || r->watching == r->held);
 	assert(!r->holding || !r->lenient);
 	assert(!r->lenient || r->cs.mode == CS_BODY);
 	assert(!r->at354 || r->p.ok < r->p.scanned);
+	assert(!r->lost || (!r->holding && !r->lenient));
 	(void)b;
 	(void)i;
 }

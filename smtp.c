@@ -143,60 +143,114 @@ smtp_syncs(int verb)
 }
 
 /*
- * May the line that starts with the n bytes at s (its leading blanks
- * left out) be taken for DATA by some server?  Servers differ: qmail-smtpd
- * takes "DATA x", mailfront "DATA" with blanks, Postfix leading blanks.
- * So any line whose first word begins with DATA, in any case, followed by
- * anything at all, counts; fewer than 4 bytes count while they may yet
- * spell it.
+ * The verb of a line of n bytes at s, as a lenient server may read it:
+ * after any leading bytes (s starts at the first byte over 32), a line
+ * whose first word begins with DATA, in any case, followed by anything
+ * (qmail-smtpd takes "DATA x", mailfront "DATA" and blanks, Postfix any
+ * whitespace before it) is DATA; else smtp_verb().
  */
 static int
-maybedata(const char *s, size_t n)
+lineverb(const char *s, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n && i < 4; i++)
-		if (upper((unsigned char)s[i]) != "DATA"[i])
-			return 0;
+	for (i = 0; i < 4; i++)
+		if (i >= n || upper((unsigned char)s[i]) != "DATA"[i])
+			return smtp_verb(s, n, NULL);
+	return V_DATA;
+}
+
+/*
+ * "BDAT size" or "BDAT size LAST", n bytes at s with the CR LF: is the
+ * size one that every server reads as we do?  Plain digits, no sign, no
+ * leading zero (strtoul with base 0 reads 010 as 8), under 2^31 (Exim
+ * reads it in 32 bits: 4294967302 is 6 to it), and LAST or nothing after
+ * it (Exim takes anything else for a chunk that is not the last, Postfix
+ * refuses it).  *size is then the size, *last 1 with LAST.
+ */
+static int
+bdatplain(const char *s, size_t n, unsigned long long *size, int *last)
+{
+	unsigned long long v = 0;
+	size_t i;
+
+	if (n < 8 || s[4] != ' ' || s[5] < '0' || s[5] > '9' ||
+	    (s[5] == '0' && s[6] >= '0' && s[6] <= '9'))
+		return 0;
+	for (i = 5; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+		v = v * 10 + (unsigned long long)(s[i] - '0');
+		if (v > 0x7fffffffULL)
+			return 0;	/* 2^31 or more */
+	}
+	*last = n - i == 7 && s[i] == ' ' && caseeq(s + i + 1, 4, "LAST");
+	if (*last)
+		i += 5;
+	if (n - i != 2)	/* CR LF, which the plain form has checked */
+		return 0;
+	*size = v;
 	return 1;
 }
 
-/* The size in "BDAT size [LAST]", or 0 if it is not a plain number. */
-static unsigned long long
-bdatsize(const char *s, size_t n)
-{
-	unsigned long long size = 0;
-	const char *arg;
-	size_t i;
+/*
+ * The plain form of a command line, followed a byte at a time in
+ * c->form: a verb of letters from the first byte on, then a space and
+ * printable ASCII or 8-bit bytes (SMTPUTF8 addresses), or nothing, then
+ * CR LF.  No leading byte, no control byte (NUL, TAB, FF, VT, a CR not
+ * before the LF), no bare LF.  A line that answers a 334 (SASL) is
+ * printable ASCII without spaces.
+ */
+#define F_VERB 0		/* letters so far */
+#define F_ARGS 1		/* after the verb and a space */
+#define F_SASL 2		/* an answer to a 334 */
+#define F_CR 3			/* a CR: plain if the LF comes next */
+#define F_NOT 4			/* not plain */
 
-	(void)smtp_verb(s, n, &arg);
-	i = (size_t)(arg - s);
-	if (i >= n || arg[0] < '0' || arg[0] > '9')
-		return 0;
-	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-		if (size > (~0ULL - 9) / 10)
-			return 0;
-		size = size * 10 + (unsigned long long)(s[i] - '0');
+static int
+formbyte(int f, int ch, size_t pos)
+{
+	switch (f) {
+	case F_VERB:
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z'))
+			return F_VERB;
+		if (pos == 0)
+			return F_NOT;
+		return ch == ' ' ? F_ARGS : ch == '\r' ? F_CR : F_NOT;
+	case F_ARGS:
+		if (ch == '\r')
+			return F_CR;
+		return (ch >= 32 && ch < 127) || ch >= 128 ? F_ARGS : F_NOT;
+	case F_SASL:
+		if (ch == '\r' && pos > 0)
+			return F_CR;
+		return ch > 32 && ch < 127 ? F_SASL : F_NOT;
+	default:
+		return F_NOT;	/* after a CR, any byte but LF: a bare CR */
 	}
-	if (i < n && !blank(s[i]) && s[i] != '\r')
-		return 0;
-	return size;
 }
 
 /*
  * The body's end matcher.  A line starts after CR LF (B_START, and the
- * body's first byte) or after a bare LF (B_LSTART).  A dot alone on a
- * line ends the body: CR LF . CR LF strictly, and LF . LF, CR LF . LF or
- * LF . CR LF for the lenient servers (mailfront, older Postfix).
+ * body's first byte) or after a bare LF (B_LSTART).  CR LF . CR LF ends
+ * the body for every server: the strict end.  Any other line that some
+ * server may take for the end is a lenient end.  At a line start (after
+ * any LF, or the body's first byte), after any CRs (mailfront ends a
+ * body at CR . LF), a dot, then CRs and blanks before the LF (LF . LF,
+ * CR LF . LF, LF . CR LF; Postfix drops every CR before an LF, so
+ * CR LF . CR CR LF), perhaps then a NUL and anything before the LF
+ * (OpenSMTPD compares the line as a C string).
  */
 #define B_START 0		/* line start after CR LF */
 #define B_MID 1			/* mid-line */
 #define B_CR 2			/* CR mid-line */
-#define B_DOT 3			/* dot after CR LF */
-#define B_DOTCR 4		/* dot CR after CR LF */
-#define B_LSTART 5		/* line start after a bare LF */
-#define B_LDOT 6		/* dot after a bare LF */
-#define B_LDOTCR 7		/* dot CR after a bare LF */
+#define B_LSTART 3		/* line start after a bare LF */
+#define B_LCR 4			/* CRs at a line start */
+#define B_DOT 5			/* dot at a B_START line start */
+#define B_DOTCR 6		/* dot CR there: the strict end so far */
+#define B_DOTX 7		/* a dot at a line start, then CRs and blanks
+				 * that some server may yet take for the end;
+				 * the last of them not a CR */
+#define B_DOTXCR 8		/* the same, the last a CR */
+#define B_DOTNUL 9		/* a dot, then a NUL: an end at the LF */
 
 /*
  * The first dot in the n bytes at s, or NULL: memchr().  glibc's memchr
@@ -242,7 +296,7 @@ static size_t
 bodyskip(struct smtp_client *c, const char *in, size_t i, size_t n)
 {
 	const char *dot;
-	size_t k;
+	size_t k, j;
 	int cr;
 
 	for (k = i; k < n; k++) {
@@ -250,16 +304,20 @@ bodyskip(struct smtp_client *c, const char *in, size_t i, size_t n)
 		if (dot == NULL)
 			break;
 		k = (size_t)(dot - in);
-		if (k > i && in[k - 1] == '\n') {
-			cr = k - i >= 2 ? in[k - 2] == '\r' : c->body == B_CR;
-			c->body = cr ? B_START : B_LSTART;
+		for (j = k; j > i && in[j - 1] == '\r'; j--)
+			;
+		if (j > i && in[j - 1] == '\n') {
+			cr = j - i >= 2 ? in[j - 2] == '\r' : c->body == B_CR;
+			c->body = j < k ? B_LCR : cr ? B_START : B_LSTART;
 			return k;
 		}
 	}
 	/* no such dot: the state after the last bytes */
-	if (in[n - 1] == '\n') {
-		cr = n - i >= 2 ? in[n - 2] == '\r' : c->body == B_CR;
-		c->body = cr ? B_START : B_LSTART;
+	for (j = n; j > i && in[j - 1] == '\r'; j--)
+		;
+	if (j > i && in[j - 1] == '\n') {
+		cr = j - i >= 2 ? in[j - 2] == '\r' : c->body == B_CR;
+		c->body = j < n ? B_LCR : cr ? B_START : B_LSTART;
 	} else
 		c->body = in[n - 1] == '\r' ? B_CR : B_MID;
 	return n;
@@ -269,21 +327,34 @@ bodyskip(struct smtp_client *c, const char *in, size_t i, size_t n)
 static int
 bodybyte(struct smtp_client *c, int ch)
 {
-	int b = c->body;
+	int b = c->body, dotline = b >= B_DOT, start;
 
+	c->linelen++;	/* of a dot line */
+	if (b == B_DOTNUL) {
+		if (ch != '\n')
+			return 0;
+		c->body = B_LSTART;
+		return 2;
+	}
+	start = b == B_START || b == B_LSTART || b == B_LCR;
 	switch (ch) {
-	case '\r':
-		c->body = b == B_DOT ? B_DOTCR : b == B_LDOT ? B_LDOTCR : B_CR;
-		return 0;
 	case '\n':
-		if (b == B_DOTCR) {
-			c->body = B_START;
-			return 1;
-		}
-		c->body = b == B_CR || b == B_LDOTCR ? B_START : B_LSTART;
-		return b == B_DOT || b == B_LDOT || b == B_LDOTCR ? 2 : 0;
+		c->body = b == B_CR || b == B_LCR || b == B_DOTCR ||
+		    b == B_DOTXCR ? B_START : B_LSTART;
+		return b == B_DOTCR ? 1 : dotline ? 2 : 0;
+	case '\r':
+		c->body = b == B_DOT ? B_DOTCR : dotline ? B_DOTXCR :
+		    start ? B_LCR : B_CR;
+		return 0;
+	case ' ': case '\t':
+		c->body = dotline ? B_DOTX : B_MID;
+		return 0;
+	case '\0':
+		c->body = dotline ? B_DOTNUL : B_MID;
+		return 0;
 	case '.':
-		c->body = b == B_START ? B_DOT : b == B_LSTART ? B_LDOT : B_MID;
+		c->linelen = 1;
+		c->body = b == B_START ? B_DOT : start ? B_DOTX : B_MID;
 		return 0;
 	default:
 		c->body = B_MID;
@@ -291,24 +362,61 @@ bodybyte(struct smtp_client *c, int ch)
 	}
 }
 
+/* A command line ended at its LF: its verb, and whether it is plain. */
+static int
+cmdend(struct smtp_client *c)
+{
+	unsigned long long size;
+	size_t k = c->headlen;
+	int verb;
+
+	/* head holds the line from its first byte over 32, and its LF if
+	 * it is short enough */
+	if (k > 0 && c->head[k - 1] == '\n')
+		k--;
+	verb = c->sasl ? V_AUTH : lineverb(c->head, k);
+	c->lastplain = c->form == F_CR && c->linelen <= SMTP_PLAINMAX &&
+	    verb != V_OTHER && verb != V_NONE && verb != V_DATA;
+	c->lastlast = 0;
+	if (c->lastplain && verb == V_BDAT) {
+		/* its chunk passes uncounted: only a size that all read
+		 * alike, where the relay trusts it (c->chunking) */
+		c->lastplain = c->chunking && c->linelen <= sizeof c->head &&
+		    bdatplain(c->head, c->linelen, &size, &c->lastlast);
+		if (c->lastplain && size > 0) {
+			c->chunk = size;
+			c->mode = CS_CHUNK;
+		}
+	}
+	c->lastverb = verb;
+	c->lastlen = c->linelen;
+	c->sasl = 0;
+	c->linelen = 0;
+	c->headlen = 0;
+	c->form = F_VERB;
+	return verb;
+}
+
 /*
  * Scan n bytes of the client's stream.  Stops after each command line;
- * *verb is then its verb (V_DATA for any line a server may take as DATA,
- * see maybedata(), so that the relay can hold it back) and c->lastlen its
- * length.  In a body it stops after a dot line: with *verb V_DOT at
- * CR LF . CR LF, back in command mode (the server replies to it as to a
- * command, and RFC 2920 lets the client pipeline more after it); with
- * *verb V_LDOT at a lenient end, still in the body: only the server knows
- * whether the body ended there (smtp_ccmd).  Otherwise *verb is -1.
- * Body, BDAT chunks and the stream after STARTTLS are passed over, never
- * taken for commands.
+ * *verb is then its verb (read after any leading bytes: see lineverb()),
+ * c->lastplain says whether it was in its plain form, which every server
+ * reads the same way, and c->lastlen is its length.  A command line that
+ * reaches SMTP_PLAINMAX bytes without an LF (SMTP_AUTHMAX for AUTH and
+ * the answers to a 334) stops the scan with *verb V_LONG, once.  In a body it stops after a dot line that ends it: with
+ * *verb V_DOT at CR LF . CR LF, back in command mode (the server replies
+ * to it as to a command, and RFC 2920 lets the client pipeline more after
+ * it); with *verb V_LDOT at a lenient end, still in the body: only the
+ * server knows whether the body ended there (smtp_ccmd).  Otherwise
+ * *verb is -1.  Body, BDAT chunks and the stream after STARTTLS are
+ * passed over, never taken for commands.
  */
 size_t
 smtp_cscan(struct smtp_client *c, const char *in, size_t n, int *verb)
 {
 	size_t i;
 	unsigned long long k;
-	int end, b;
+	int end, ch;
 
 	*verb = -1;
 	for (i = 0; i < n; i++) {
@@ -331,11 +439,11 @@ smtp_cscan(struct smtp_client *c, const char *in, size_t n, int *verb)
 				if (i == n)
 					return n;
 			}
-			b = c->body;
 			end = bodybyte(c, (unsigned char)in[i]);
 			if (end == 0)
 				break;
-			c->lastlen = b == B_DOTCR || b == B_LDOTCR ? 3 : 2;
+			c->lastlen = c->linelen;
+			c->linelen = 0;
 			if (end == 1) {
 				smtp_ccmd(c);
 				*verb = V_DOT;
@@ -343,48 +451,39 @@ smtp_cscan(struct smtp_client *c, const char *in, size_t n, int *verb)
 				*verb = V_LDOT;
 			return i + 1;
 		default:
-			if (c->headlen == 0 && blank(in[i])) {
-				c->linelen++;	/* leading blanks: skipped */
-				break;
+			ch = (unsigned char)in[i];
+			if (c->headlen < sizeof c->head && (c->headlen > 0 ||
+			    ch > 32))
+				c->head[c->headlen++] = (char)ch;
+			if (ch == '\n') {
+				c->linelen++;
+				*verb = cmdend(c);
+				return i + 1;
 			}
-			if (c->headlen < sizeof c->head)
-				c->head[c->headlen++] = in[i];
-			c->linelen++;
-			if (in[i] != '\n')
-				break;
-			k = c->headlen < sizeof c->head ||
-			    c->head[sizeof c->head - 1] == '\n' ?
-			    c->headlen - 1 : sizeof c->head;
-			*verb = k >= 4 && maybedata(c->head, (size_t)k) ?
-			    V_DATA : smtp_verb(c->head, (size_t)k, NULL);
-			if (*verb == V_BDAT && c->chunking &&
-			    c->linelen <= sizeof c->head) {
-				c->chunk = bdatsize(c->head, (size_t)k);
-				if (c->chunk > 0)
-					c->mode = CS_CHUNK;
+			c->form = formbyte(c->form, ch, c->linelen);
+			if (++c->linelen == (c->sasl || (c->headlen >= 5 &&
+			    caseeq(c->head, 5, "AUTH ")) ? SMTP_AUTHMAX :
+			    SMTP_PLAINMAX)) {
+				c->form = F_NOT;
+				c->lastverb = lineverb(c->head, c->headlen);
+				c->lastlen = c->linelen;
+				*verb = V_LONG;
+				return i + 1;
 			}
-			c->lastlen = c->linelen;
-			c->linelen = 0;
-			c->headlen = 0;
-			return i + 1;
 		}
 	}
 	return n;
 }
 
 /*
- * How many of the bytes scanned so far belong to a command line that may
- * yet turn out to be DATA.  The relay holds them back, up to SMTP_LINEMAX
- * bytes: a server acts on no line before its LF, so the start of a longer
- * one may go on, and its end is held (smtp_cscan() says V_DATA).
+ * How many of the bytes scanned so far belong to a command line that has
+ * not ended.  The relay holds them back: no server acts on a line before
+ * its LF, nor before SMTP_PLAINMAX bytes of it (SMTP_AUTHMAX for AUTH).
  */
 size_t
 smtp_cheld(const struct smtp_client *c)
 {
-	if (c->mode != CS_CMD || c->linelen == 0 ||
-	    c->linelen > SMTP_LINEMAX || !maybedata(c->head, c->headlen))
-		return 0;
-	return c->linelen;
+	return c->mode == CS_CMD ? c->linelen : 0;
 }
 
 /* The server said 354: the client's message body follows. */
@@ -395,6 +494,18 @@ smtp_cbody(struct smtp_client *c)
 	c->body = B_START;
 	c->linelen = 0;
 	c->headlen = 0;
+	c->form = F_VERB;
+}
+
+/* The server said 334: the next line is an answer to its SASL challenge,
+ * unless the client has begun it already. */
+void
+smtp_csasl(struct smtp_client *c)
+{
+	if (c->mode != CS_CMD || c->linelen > 0)
+		return;
+	c->sasl = 1;
+	c->form = F_SASL;
 }
 
 /* The server ended the body (or never began one): commands follow. */
@@ -404,6 +515,8 @@ smtp_ccmd(struct smtp_client *c)
 	c->mode = CS_CMD;
 	c->linelen = 0;
 	c->headlen = 0;
+	c->sasl = 0;
+	c->form = F_VERB;
 }
 
 /* Is the reply text at s, n bytes, the keyword word, alone or with args? */

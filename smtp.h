@@ -18,9 +18,13 @@ enum smtp_verb {
 	V_MAIL, V_NOOP, V_QUIT, V_RCPT, V_RSET, V_STARTTLS, V_VRFY,
 	V_DOT,			/* smtp_cscan(): CR LF . CR LF, the end of a
 				 * message body */
-	V_LDOT			/* smtp_cscan(): LF . LF, CR LF . LF or
-				 * LF . CR LF, an end that lenient servers
-				 * take: the body may go on or not */
+	V_LDOT,			/* smtp_cscan(): a line of a body that some
+				 * server may take as its end (a dot, then
+				 * CRs and blanks, or a bare LF): the body
+				 * may go on or not */
+	V_LONG			/* smtp_cscan(): a command line over
+				 * SMTP_PLAINMAX bytes (SMTP_AUTHMAX for
+				 * AUTH), not ended */
 };
 
 /* One command line, as read by smtp_getline(). */
@@ -47,22 +51,42 @@ int smtp_syncs(int);
 #define CS_CHUNK 2		/* BDAT chunk: pass bytes uncounted */
 #define CS_BLIND 3		/* after STARTTLS: no more parsing */
 
+/*
+ * The longest command line in its plain form, CR LF included: over RFC
+ * 5321's 512 octets and what the MAIL and RCPT parameters of its
+ * extensions add (SIZE, BODY, SMTPUTF8, RET, ENVID, NOTIFY, ORCPT, AUTH,
+ * REQUIRETLS, MT-PRIORITY: about 1,250 in all), and under the shortest
+ * split of a long line by any server (sendmail built without SASL reads
+ * a line in pieces of 2,047 bytes; Exim in pieces of 16 KiB).  A longer
+ * line may be two commands to some server.  AUTH lines and the answers
+ * to a 334 may be longer, up to SMTP_AUTHMAX (under sendmail's split of
+ * AUTH lines at 12,287 bytes): they are held and checked, not plain.
+ */
+#define SMTP_PLAINMAX 2000
+#define SMTP_AUTHMAX 12000
+
 struct smtp_client {
 	int mode;		/* CS_* */
 	int body;		/* end matcher, B_* in smtp.c */
 	unsigned long long chunk;	/* CS_CHUNK: bytes still to pass */
-	int chunking;		/* 1: the server offered CHUNKING */
-	char head[SMTP_HEAD];	/* start of the current command line, from
-				 * its first byte that is not a blank */
-	size_t headlen;		/* bytes seen from there, up to SMTP_HEAD */
+	int chunking;		/* 1: a plain BDAT size is a chunk's length
+				 * (the relay says when) */
+	int sasl;		/* 1: the next line answers a 334 */
+	char head[SMTP_HEAD];	/* the first bytes of the current line */
+	size_t headlen;		/* bytes in head, up to SMTP_HEAD */
 	size_t linelen;		/* bytes of the current line so far */
+	int form;		/* F_* in smtp.c: the line so far, as plain */
 	size_t lastlen;		/* bytes of the line that just ended */
+	int lastplain;		/* 1: that line was in its plain form */
+	int lastverb;		/* its verb, read after any leading bytes */
+	int lastlast;		/* a plain BDAT line: 1 if it said LAST */
 };
 
 size_t smtp_cscan(struct smtp_client *, const char *, size_t, int *);
 size_t smtp_cheld(const struct smtp_client *);
 void smtp_cbody(struct smtp_client *);
 void smtp_ccmd(struct smtp_client *);
+void smtp_csasl(struct smtp_client *);
 
 /* The server's side of a relayed session. */
 #define EXT_PIPELINING 1

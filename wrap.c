@@ -37,6 +37,9 @@
 #define FLUSH_MS 5000		/* relay: wait for replies owed, at the end */
 #define IDLE_MS 1200000		/* relay: silence both ways, then end */
 #define REAP_MS 10000		/* relay: prog's time to exit, then TERM */
+#define LOST_MS 1000		/* relay: after lost sync, prog's time to
+				 * end the session itself */
+#define LOSTREPLY "421 4.5.0 SMTP synchronization lost, closing connection\r\n"
 #define FIELD 250		/* responder: escaped bytes of a log field */
 
 static void usage(int, const char *, const char *) NORETURN;
@@ -45,6 +48,10 @@ static void run(char **) NORETURN;
 static void bye(const char *) NORETURN;
 static void responder(const char *) NORETURN;
 static void relay(char **) NORETURN;
+static void finish(int, pid_t, const char *, int, long long) NORETURN;
+static void relay_die(const char *, int, pid_t) NORETURN;
+static void early(int, pid_t) NORETURN;
+static void lost(int, pid_t) NORETURN;
 
 static int temporary;		/* 1: -t, 421 at DATA; 0: -p, 554 */
 static int mailreject;		/* 1: -m, refuse at MAIL; 0: at RCPT */
@@ -245,6 +252,24 @@ nonblock(int fd)
 		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+static void
+blocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl != -1)
+		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+}
+
+/* Milliseconds from now to deadline, for poll(): 0 once it has passed. */
+static int
+until(long long deadline)
+{
+	long long t = deadline - now_ms();
+
+	return t < 0 ? 0 : t > IDLE_MS ? IDLE_MS : (int)t;
+}
+
 /* Read into a buffer: bytes read, 0 at end of file, -1 if nothing now. */
 static ssize_t
 fill(int fd, struct rbuf *b)
@@ -276,6 +301,21 @@ flush(int fd, struct rbuf *b)
 	if (w == -1 && errno != EINTR && errno != EAGAIN)
 		return -1;
 	return 0;
+}
+
+/* Write what is cleared in b to fd, waiting at most until deadline. */
+static void
+drain(int fd, struct rbuf *b, long long deadline)
+{
+	struct pollfd p;
+
+	while (b->sent < b->ok && now_ms() < deadline) {
+		p.fd = fd;
+		p.events = POLLOUT;
+		(void)poll(&p, 1, until(deadline));
+		if (flush(fd, b) == -1)
+			return;
+	}
 }
 
 /*
@@ -312,51 +352,55 @@ reap(pid_t pid)
 	return 111;
 }
 
-/* Write what is cleared to the client, waiting at most until deadline. */
+/*
+ * The end of a relayed session: what is cleared goes to the client, then
+ * line if there is one (the relay's own last reply, after prog's whole
+ * replies, if the client took those: bounded, so that a client that reads
+ * nothing cannot hold the session), a clean close, prog's input shut and
+ * prog reaped.  Exit code, or prog's status if code is -1.  What is
+ * cleared goes out until deadline; the line, once that went, has
+ * FLUSH_MS of its own.
+ */
 static void
-drain_out(long long deadline)
+finish(int s, pid_t pid, const char *line, int code, long long deadline)
 {
-	struct pollfd p;
+	int status;
 
-	while (R.p.sent < R.p.ok && now_ms() < deadline) {
-		p.fd = 1;
-		p.events = POLLOUT;
-		(void)poll(&p, 1, 100);
-		if (flush(1, &R.p) == -1)
-			return;
-	}
+	drain(1, &R.p, deadline);
+	if (line != NULL && relay_last(&R, line) == 0)
+		drain(1, &R.p, now_ms() + FLUSH_MS);
+	blocking(0);
+	blocking(1);
+	close_clean();
+	(void)shutdown(s, SHUT_RDWR);
+	status = reap(pid);
+	if (code == -1 && verbosity > 1)
+		log_line("done: status %d", status);
+	exit(code == -1 ? status : code);
 }
 
-/* The last reply, cleared to go after all before it, bounded in time. */
+/* A system failure inside the relay: 421 to the client, in its place. */
 static void
-last_reply(const char *line)
+relay_die(const char *what, int s, pid_t pid)
 {
-	size_t k = strlen(line);
-
-	if (R.p.sent != R.p.ok)
-		return;	/* the client took not even those */
-	memcpy(R.p.d, line, k);
-	R.p.len = R.p.ok = R.p.scanned = k;
-	R.p.sent = 0;
-	drain_out(now_ms() + FLUSH_MS);
+	log_fatal("unable to %s: %s", what, strerror(errno));
+	finish(s, pid, "421 4.3.0 Service temporarily unavailable\r\n", 111,
+	    now_ms() + FLUSH_MS);
 }
 
 /*
  * The client talked before the reply to a command it must wait for.
  * Pass on prog's replies to the commands before that one (bounded), then
- * refuse, end the session and reap prog.  prog never sees the held DATA,
+ * refuse, end the session and reap prog.  prog never sees the held line,
  * nor any byte that came after it.
  */
 static void
 early(int s, pid_t pid)
 {
-	char esc[4 * SMTP_SAMPLE + 1], t[32], what[40];
+	char esc[4 * SMTP_SAMPLE + 1], t[32], what[40], line[100];
 	size_t n = R.c.len - R.early_from, k;
 	long long deadline = now_ms() + FLUSH_MS;
-	size_t owed = R.owed;
-	struct smtp_rline rl;
 	struct pollfd p;
-	ssize_t r;
 
 	k = n < SMTP_SAMPLE ? n : SMTP_SAMPLE;
 	(void)smtp_escape(esc, sizeof esc, R.c.d + R.early_from, k);
@@ -374,49 +418,75 @@ early(int s, pid_t pid)
 		(void)snprintf(what, sizeof what, "the reply to %s",
 		    smtp_verbname(R.early_at));
 	/* the commands before go on to prog; then it sees the end */
-	while (R.c.sent < R.c.ok && now_ms() < deadline) {
-		p.fd = s;
-		p.events = POLLOUT;
-		(void)poll(&p, 1, 100);
-		if (flush(s, &R.c) == -1)
-			break;
-	}
+	drain(s, &R.c, deadline);
 	(void)shutdown(s, SHUT_WR);
-	/* pass on the replies prog owes for the commands before, no more;
-	 * relay_prog() has scanned up to R.p.scanned */
-	while (owed > 0 && now_ms() < deadline) {
-		while (R.p.scanned < R.p.len && owed > 0) {
-			R.p.scanned += smtp_rscan(&R.rs, R.p.d + R.p.scanned,
-			    R.p.len - R.p.scanned, &rl);
-			if (rl.code != 0 && rl.final) {
-				R.p.ok = R.p.scanned;
-				owed -= rl.code > 0;
-			}
-		}
-		if (R.p.len == R.p.size && R.p.ok == R.p.sent)
-			R.p.ok = R.p.scanned = R.p.len;	/* in pieces */
-		drain_out(deadline);
-		if (owed == 0)
-			break;
+	/* pass on the replies prog owes for the commands before, no more */
+	while (relay_owed(&R) > 0 && now_ms() < deadline) {
+		drain(1, &R.p, deadline);
 		p.fd = s;
 		p.events = POLLIN;
-		if (poll(&p, 1, (int)(deadline - now_ms())) <= 0)
-			continue;
-		r = fill(s, &R.p);
-		if (r == 0)
+		if (poll(&p, 1, until(deadline)) > 0 && fill(s, &R.p) == 0)
 			break;
 	}
-	drain_out(deadline);
-	/* then the refusal, after the last whole reply, if the client took
-	 * those: bounded as well, so that a client that reads nothing
-	 * cannot hold the session */
-	(void)snprintf(esc, sizeof esc, "%s Client sent data before %s\r\n",
+	(void)snprintf(line, sizeof line, "%s Client sent data before %s\r\n",
 	    temporary ? "421 4.5.1" : "554 5.5.1", what);
-	last_reply(esc);
-	close_clean();
-	(void)shutdown(s, SHUT_RDWR);
-	(void)reap(pid);
-	exit(0);
+	/* after prog's own 421 or 221, the session is over: no more */
+	finish(s, pid, R.lastcode == 421 || R.lastcode == 221 ? NULL : line,
+	    0, deadline);
+}
+
+/*
+ * prog replied where the relay cannot follow it: inside a message or a
+ * chunk, or with more replies than commands.  Nothing more goes on.  If
+ * prog ends the session now (qmail-smtpd's 451 at a bare LF does), its
+ * last words go to the client; otherwise the client gets 421 4.5.0.
+ */
+static void
+lost(int s, pid_t pid)
+{
+	char esc[4 * SMTP_SAMPLE + 1];
+	const char *eol;
+	size_t k = R.p.scanned - R.p.ok;
+	long long deadline = now_ms() + LOST_MS;
+	struct pollfd p;
+	ssize_t n = -1;
+
+	/* the reply's first line, before fill() moves the buffer */
+	eol = memchr(R.p.d + R.p.ok, '\n', k);
+	if (eol != NULL)
+		k = (size_t)(eol - (R.p.d + R.p.ok)) + 1;
+	if (k > SMTP_SAMPLE)
+		k = SMTP_SAMPLE;
+	(void)smtp_escape(esc, sizeof esc, R.p.d + R.p.ok, k);
+	drain(1, &R.p, deadline);	/* the whole replies before */
+	while (n != 0 && now_ms() < deadline) {
+		p.fd = s;
+		p.events = POLLIN;
+		if (poll(&p, 1, until(deadline)) > 0)
+			n = fill(s, &R.p);
+		if (n == -1 && R.p.len == R.p.size)
+			break;	/* it goes on talking */
+	}
+	if (n == 0) {
+		(void)relay_progeof(&R);
+		if (verbosity > 0)
+			log_line("lost sync: %s: \"%s\": prog closed",
+			    R.lost_why, esc);
+		finish(s, pid, NULL, 0, now_ms() + FLUSH_MS);
+	}
+	if (verbosity > 0)
+		log_line("lost sync: %s: \"%s\": reject 421", R.lost_why, esc);
+	finish(s, pid, LOSTREPLY, 0, deadline);
+}
+
+/* After each step of the relay: a verdict ends the session. */
+static void
+decide(int s, pid_t pid)
+{
+	if (R.early)
+		early(s, pid);
+	if (R.lost)
+		lost(s, pid);
 }
 
 /* Read from the client once; or, with all, until nothing more is there:
@@ -438,18 +508,17 @@ read_client(int *cin, int all)
 }
 
 /*
- * The DATA check: prog runs as a child on a socketpair; bytes go both ways
- * unchanged, through bounded buffers, with back-pressure.  relay.c follows
- * the client's stream (commands, body, BDAT chunks, TLS) as prog's replies
- * show it, so that no message byte is taken for a command.
+ * The relay (-D, -S): prog runs as a child on a socketpair; bytes go both
+ * ways unchanged, through bounded buffers, with back-pressure.  relay.c
+ * follows the client's stream (commands, body, BDAT chunks, TLS) as
+ * prog's replies show it, and decides; this does the I/O.
  */
 static void
 relay(char **argv)
 {
 	struct pollfd p[3];
 	long long last = now_ms(), timeout, now, next;
-	int sv[2], cin = 1, pin = 1, shut = 0, owes = 0, warned = 0;
-	int status, r;
+	int sv[2], cin = 1, pin = 1, shut = 0, owes = 0, r;
 	pid_t pid;
 	ssize_t n;
 	sigset_t none;
@@ -490,10 +559,10 @@ relay(char **argv)
 
 	while (pin || R.p.sent < R.p.len) {
 		now = now_ms();
-		/* a held DATA goes on; bytes after a lenient end go on */
+		/* a held line goes on; bytes after a lenient end go on */
 		next = relay_tick(&R, now);
-		if (relay_client(&R, now))
-			early(sv[0], pid);
+		(void)relay_client(&R, now);
+		decide(sv[0], pid);
 		if (!cin && pin && !shut && R.c.sent == R.c.len &&
 		    !R.holding && !R.lenient) {
 			(void)shutdown(sv[0], SHUT_WR);	/* pass on the EOF */
@@ -517,7 +586,7 @@ relay(char **argv)
 			timeout = 0;
 		r = poll(p, 3, (int)timeout);
 		if (r == -1 && errno != EINTR)
-			die_temp("poll");
+			relay_die("poll", sv[0], pid);
 		if (r <= 0) {
 			if (now_ms() >= last + IDLE_MS) {
 				log_line("timeout: no data for %d s",
@@ -531,31 +600,27 @@ relay(char **argv)
 		 * reply read below */
 		if (p[0].revents) {
 			read_client(&cin, 0);
-			if (relay_client(&R, now_ms()))
-				early(sv[0], pid);
+			(void)relay_client(&R, now_ms());
+			decide(sv[0], pid);
 		}
 		if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
 			n = fill(sv[0], &R.p);
 			if (n == 0) {	/* prog is done: no more input */
-				owes = relay_owes(&R);
+				owes = relay_progeof(&R);
 				pin = cin = 0;
-				R.p.ok = R.p.scanned = R.p.len;
-				relay_cdrop(&R);
 			} else if (n > 0) {
 				relay_prog(&R, now_ms());
 				while (R.at354) {
 					/* a byte the client sent before the
 					 * 354 goes out was sent before it */
 					read_client(&cin, 1);
-					if (relay_client(&R, now_ms()))
-						early(sv[0], pid);
+					(void)relay_client(&R, now_ms());
+					decide(sv[0], pid);
 					relay_prog(&R, now_ms());
 				}
-				if (R.resynced && !warned++)
-					log_line("warning: prog ended a message "
-					    "where the relay saw no end");
-				if (relay_client(&R, now_ms()))
-					early(sv[0], pid);
+				decide(sv[0], pid);
+				(void)relay_client(&R, now_ms());
+				decide(sv[0], pid);
 			}
 		}
 		/* write on at once what came: the fds do not block, and
@@ -563,23 +628,15 @@ relay(char **argv)
 		if (R.c.ok > R.c.sent && flush(sv[0], &R.c) == -1)
 			relay_cdrop(&R);
 		if (R.p.ok > R.p.sent && flush(1, &R.p) == -1) {
-			R.p.ok = R.p.sent = R.p.len = R.p.scanned = 0;
+			relay_gone(&R);
 			cin = 0;	/* the client is gone */
-			relay_cdrop(&R);
 		}
 	}
-	if (owes) {
+	if (owes)
 		log_line("prog ended with a reply owed: 421");
-		last_reply("421 4.3.0 Service temporarily unavailable\r\n");
-	}
-	(void)fcntl(1, F_SETFL, fcntl(1, F_GETFL) & ~O_NONBLOCK);
-	(void)fcntl(0, F_SETFL, fcntl(0, F_GETFL) & ~O_NONBLOCK);
-	close_clean();
-	(void)shutdown(sv[0], SHUT_RDWR);
-	status = reap(pid);
-	if (verbosity > 1)
-		log_line("done: status %d", status);
-	exit(status);
+	finish(sv[0], pid, owes ?
+	    "421 4.3.0 Service temporarily unavailable\r\n" : NULL, -1,
+	    now_ms() + FLUSH_MS);
 }
 
 int

@@ -71,15 +71,25 @@ pick(unsigned n)
 #define M_STRICT 0		/* RFC 5321: DATA alone, CR LF . CR LF */
 #define M_QMAIL 1		/* DATA x is DATA; bare LF: 451, close */
 #define M_MAILFRONT 2		/* DATA x is DATA; lenient ends */
-#define M_POSTFIX 3		/* leading blanks; lenient ends */
+#define M_POSTFIX 3		/* any whitespace before a verb; every CR
+				 * before an LF dropped (. CR CR LF ends a
+				 * message); lenient ends */
 #define M_ODD 4			/* takes any verb it does not know for
-				 * DATA: no server should, -S still holds */
+				 * DATA: no server should; the relay holds
+				 * unknown verbs all the same */
+#define M_EXIM 5		/* splits a command line without LF at
+				 * EXIM_SPLIT bytes (Exim: 16 KiB; here the
+				 * relay's own bound, to catch an off-by-one);
+				 * reads a BDAT size in 32 bits */
+#define M_QPSMTPD 6		/* a lenient end: 421, close */
+#define NMODELS 7
+#define EXIM_SPLIT SMTP_PLAINMAX
 
 struct server {
 	int kind, pipelining, chunking;
 	int mode;		/* 0 commands, 1 body, 2 chunk, 3 closed */
 	char line[1200];
-	size_t linelen;
+	size_t linelen, split;
 	int body, bare;		/* end matcher; a bare LF in the body */
 	unsigned long chunk;
 	int last, mail, rcpt, ehlo, bdatok;
@@ -116,6 +126,13 @@ sblank(int c)
 	return c == ' ' || c == '\t';
 }
 
+/* Postfix: any isspace() byte before a verb */
+static int
+sspace(int c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
 /* The verb of a line, as this server reads it. */
 static int
 sverb(const struct server *s, const char *l, size_t n, const char **arg)
@@ -124,7 +141,7 @@ sverb(const struct server *s, const char *l, size_t n, const char **arg)
 	char w[16];
 
 	if (s->kind == M_POSTFIX)
-		while (i < n && sblank(l[i]))
+		while (i < n && sspace(l[i]))
 			i++;
 	for (v = 0; i + v < n && !sblank(l[i + v]) && l[i + v] != '\0' &&
 	    v < sizeof w - 1; v++)
@@ -233,8 +250,11 @@ command(struct server *s, const char *l, size_t n)
 	case V_BDAT:
 		while (*arg == ' ')
 			arg++;
-		while (*arg >= '0' && *arg <= '9' && k < 100000)
+		while (*arg >= '0' && *arg <= '9' && k < 100000000UL) {
 			k = k * 10 + (unsigned long)(*arg++ - '0');
+			if (s->kind == M_EXIM)
+				k &= 0xffffffffUL;	/* 32 bits */
+		}
 		if (!s->chunking || !s->ehlo) {
 			say(s, "502 no BDAT\r\n");
 			break;
@@ -268,7 +288,8 @@ command(struct server *s, const char *l, size_t n)
 static void
 bodybyte(struct server *s, int c)
 {
-	int lenient = s->kind == M_MAILFRONT || s->kind == M_POSTFIX;
+	int lenient = s->kind == M_MAILFRONT || s->kind == M_POSTFIX ||
+	    s->kind == M_QPSMTPD;
 	int b = s->body;	/* 0 start CRLF, 1 mid, 2 CR, 3 dot, 4 dot CR,
 				 * 5 start LF, 6 dot LF, 7 dot CR LF */
 
@@ -276,10 +297,17 @@ bodybyte(struct server *s, int c)
 		s->bare = 1;
 	switch (c) {
 	case '\r':
-		s->body = b == 3 ? 4 : b == 6 ? 7 : 2;
+		/* Postfix drops every CR before an LF */
+		s->body = b == 3 ? 4 : b == 6 ? 7 : s->kind == M_POSTFIX &&
+		    (b == 4 || b == 7) ? b : 2;
 		break;
 	case '\n':
 		if (b == 4 || (lenient && (b == 3 || b == 6 || b == 7))) {
+			if (s->kind == M_QPSMTPD && b != 4) {
+				say(s, "421 bare LF\r\n");
+				s->mode = 3;
+				return;
+			}
 			endbody(s);
 			return;
 		}
@@ -312,12 +340,21 @@ serve(struct server *s, const char *d, size_t n)
 			if (d[i] != '\n') {
 				if (s->linelen < sizeof s->line)
 					s->line[s->linelen++] = d[i];
+				if (s->kind == M_EXIM &&
+				    ++s->split == EXIM_SPLIT) {
+					say(s, "500 line too long\r\n");
+					s->linelen = s->split = 0;
+				}
 				break;
 			}
-			if (s->linelen > 0 && s->line[s->linelen - 1] == '\r')
+			while (s->linelen > 0 &&
+			    s->line[s->linelen - 1] == '\r') {
 				s->linelen--;
+				if (s->kind != M_POSTFIX)
+					break;
+			}
 			command(s, s->line, s->linelen);
-			s->linelen = 0;
+			s->linelen = s->split = 0;
 		}
 	}
 }
@@ -534,7 +571,7 @@ receive(struct client *c, const char *d, size_t n, long long step)
 static struct relay R;
 static struct server S, D;	/* with the relay; direct */
 static struct client C;
-static char cbd[2560], pbd[512];
+static char cbd[SMTP_PLAINMAX + 2048], pbd[512];
 static long long when[MAXSTREAM];
 
 /* client bytes in flight to the relay, server bytes in flight to it,
@@ -544,7 +581,7 @@ static size_t sread;		/* S.out[sread, S.outlen): not read by it */
 static char tos[MAXSTREAM];	/* what the relay wrote to the server */
 static size_t toslen, tostaken;
 static long long now, step, srv_since;
-static int cin, ceof_seen, pin, shut, refused, owes;
+static int cin, ceof_seen, pin, shut, refused, lostsync, owes;
 
 /* The relay reads all the client has sent, as far as it has room. */
 static void
@@ -635,37 +672,55 @@ to_client(void)
 	R.p.sent = R.p.ok;
 }
 
+/* The relay's own last words to the client, as wrap.c writes them. */
+static const char REFUSAL[] = "554 5.5.1 refused\r\n";
+static const char LOSTREPLY[] = "421 4.5.0 lost\r\n";
+static const char *extra = "";	/* what the relay added at the end */
+
 /* As wrap.c's early(): the commands before go on, then the replies owed,
- * then the refusal. */
+ * then the refusal, unless prog ended the session with 421 or 221. */
 static void
 refuse(void)
 {
-	struct smtp_rline rl;
-	size_t owed = R.owed, from;
-	char all[MAXOUT + 1024];
-	size_t n = 0, k;
+	size_t k;
 
 	refused = 1;
 	to_server();
 	server_takes();
-	/* prog's output after what the relay has: all in the model */
-	memcpy(all, R.p.d + R.p.sent, R.p.len - R.p.sent);
-	n = R.p.len - R.p.sent;
-	k = S.outlen - sread;
-	check(n + k <= sizeof all, "refusal buffer");
-	memcpy(all + n, S.out + sread, k);
-	n += k;
-	from = R.p.ok - R.p.sent;
-	k = R.p.scanned - R.p.sent;
-	while (owed > 0 && k < n) {
-		k += smtp_rscan(&R.rs, all + k, n - k, &rl);
-		if (rl.code != 0 && rl.final) {
-			from = k;
-			owed -= rl.code > 0;
-		}
+	for (;;) {
+		(void)relay_owed(&R);
+		to_client();
+		if (R.owed == 0 || sread == S.outlen)
+			break;
+		relay_compact(&R, &R.p);
+		k = S.outlen - sread;
+		if (k > R.p.size - R.p.len)
+			k = R.p.size - R.p.len;
+		memcpy(R.p.d + R.p.len, S.out + sread, k);
+		R.p.len += k;
+		sread += k;
 	}
-	receive(&C, all, from, step);
-	receive(&C, "554 5.5.1 refused\r\n", 19, step);
+	if (R.lastcode != 421 && R.lastcode != 221) {
+		extra = REFUSAL;
+		receive(&C, REFUSAL, strlen(REFUSAL), step);
+	}
+}
+
+/* As wrap.c's lost(): nothing more goes on; if prog ends the session,
+ * its last words go to the client, else the relay's 421. */
+static void
+lose(void)
+{
+	lostsync = 1;
+	to_client();
+	if (S.mode == 3) {	/* prog closes */
+		receive(&C, R.p.d + R.p.sent, R.p.len - R.p.sent, step);
+		receive(&C, S.out + sread, S.outlen - sread, step);
+		sread = S.outlen;
+		return;
+	}
+	extra = LOSTREPLY;
+	receive(&C, LOSTREPLY, strlen(LOSTREPLY), step);
 }
 
 static void
@@ -691,10 +746,10 @@ static void
 trace(void)
 {
 	fprintf(stderr, "server %d pipelining %d chunking %d; client %d; "
-	    "-S %d -D %lu ms; early %d at %d from %lu owed %lu\n", S.kind,
-	    S.pipelining, S.chunking, C.kind, R.synccheck, R.data_ms,
+	    "-S %d -D %lu ms; early %d at %d from %lu owed %lu; lost %d %s\n",
+	    S.kind, S.pipelining, S.chunking, C.kind, R.synccheck, R.data_ms,
 	    R.early, R.early_at, (unsigned long)R.early_from,
-	    (unsigned long)R.owed);
+	    (unsigned long)R.owed, R.lost, R.lost ? R.lost_why : "");
 	fprintf(stderr, "c %lu/%lu/%lu/%lu/%lu p %lu/%lu/%lu/%lu/%lu sread %lu "
 	    "at354 %d holding %d lenient %d watching %d qlen %lu mode %d "
 	    "now %lld\n", (unsigned long)R.c.sent, (unsigned long)R.c.ok,
@@ -734,7 +789,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in = data;
 	inlen = size;
 	inpos = 0;
-	kind = (int)pick(5);
+	kind = (int)pick(NMODELS);
 	pl = (int)pick(2);
 	ch = (int)pick(2);
 	memset(&C, 0, sizeof C);
@@ -748,7 +803,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&R, 0, sizeof R);
 	R.c.d = cbd;
-	R.c.size = 1024 + pick(4) * 512;	/* > SMTP_LINEMAX, as CBUF */
+	/* room for a command line the relay holds whole, as CBUF has */
+	R.c.size = SMTP_PLAINMAX + 512 + pick(4) * 512;
 	R.p.d = pbd;
 	R.p.size = 128 + pick(4) * 128;
 	R.datacheck = 1;
@@ -760,7 +816,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfly = sread = toslen = tostaken = 0;
 	srv_since = -1;
 	cin = pin = 1;
-	ceof_seen = shut = refused = owes = 0;
+	ceof_seen = shut = refused = lostsync = owes = 0;
+	extra = "";
 	relay_init(&R, now);
 
 	for (steps = 0; steps < 200000; steps++) {
@@ -774,6 +831,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			next = -1;
 		if (R.early) {
 			refuse();
+			break;
+		}
+		if (R.lost) {
+			lose();
 			break;
 		}
 		if (ceof_seen && !shut && R.c.sent == R.c.len &&
@@ -819,9 +880,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			to_client();
 		else if (S.mode == 3 && sread == S.outlen && pin) {
 			pin = 0;	/* prog is done */
-			owes = relay_owes(&R);
-			R.p.ok = R.p.scanned = R.p.len;
-			relay_cdrop(&R);
+			owes = relay_progeof(&R);
 		} else if (next != -1)
 			now = next;
 		else
@@ -835,15 +894,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* what reached the server was sent by the client, in order */
 	check(toslen <= C.sent, "server got no more than sent");
 	check(memcmp(tos, C.s, toslen) == 0, "server got the client's bytes");
-	/* what reached the client came from the server, then a refusal */
-	check(C.rlen >= (refused ? 19u : 0u), "client got the refusal");
-	k = C.rlen - (refused ? 19 : 0);
+	/* what reached the client came from the server, then the relay's
+	 * refusal or 421, if it added one */
+	check(C.rlen >= strlen(extra) && memcmp(C.rbuf + C.rlen -
+	    strlen(extra), extra, strlen(extra)) == 0, "client got the end");
+	k = C.rlen - strlen(extra);
 	check(k <= S.outlen && memcmp(C.rbuf, S.out, k) == 0,
 	    "client got the server's bytes");
 	/* no message sent before its 354 is delivered */
 	for (i = 0; i < S.ndeliv; i++) {
-		if (S.d354[i] < 0 || (kind == M_ODD && !R.synccheck))
-			continue;	/* BDAT; a DATA only -S can see */
+		if (S.d354[i] < 0)
+			continue;	/* BDAT */
 		check(S.dstart[i] < C.sent, "delivery from what was sent");
 		check(S.d354[i] >= 1 && S.d354[i] <= C.n354 &&
 		    C.got354[S.d354[i] - 1] < when[S.dstart[i]],
@@ -853,6 +914,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * session goes as without the relay, to the end */
 	if (polite) {
 		check(!refused, "a polite client was refused");
+		check(!lostsync, "a polite client lost sync");
 		check(S.mode == 3, "polite: the session ended");
 		check(S.ndeliv == D.ndeliv, "polite: every message delivered");
 		check(C.rlen == D.outlen &&
@@ -860,7 +922,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    "polite: the replies as without the relay");
 	}
 	/* once the client has said all, nothing stays held */
-	if (!refused && ceof_seen)
+	if (!refused && !lostsync && ceof_seen)
 		check(!R.holding && !R.lenient, "nothing held at the end");
 	return 0;
 }

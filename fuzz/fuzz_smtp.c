@@ -20,6 +20,57 @@ check(int ok)
 		abort();
 }
 
+/*
+ * The plain form of a command line of n bytes with its LF, written out
+ * from its definition in smtp.h and the man page, not from smtp.c: a verb
+ * of letters (one of the list, not DATA), a space and printable or 8-bit
+ * bytes or nothing, CR LF, at most SMTP_PLAINMAX bytes; BDAT only where
+ * the relay trusts its size (chunking), with a size of plain digits, no
+ * leading zero, under 2^31, and LAST or nothing.
+ */
+static int
+plainline(const char *s, size_t n, int chunking)
+{
+	static const char *const list[] = { "HELO", "EHLO", "MAIL", "RCPT",
+	    "RSET", "NOOP", "QUIT", "VRFY", "EXPN", "HELP", "STARTTLS",
+	    "AUTH", "BDAT", "ETRN", NULL };
+	char verb[16];
+	unsigned long long size = 0;
+	size_t v, i;
+	int ok = 0;
+
+	if (n < 3 || n > SMTP_PLAINMAX || s[n - 1] != '\n' || s[n - 2] != '\r')
+		return 0;
+	for (v = 0; v < n - 2 && v < sizeof verb - 1 &&
+	    ((s[v] >= 'A' && s[v] <= 'Z') || (s[v] >= 'a' && s[v] <= 'z')); v++)
+		verb[v] = (char)(s[v] & ~0x20);
+	verb[v] = '\0';
+	if (v == 0 || (v < n - 2 && s[v] != ' '))
+		return 0;
+	for (i = v; i < n - 2; i++)
+		if ((unsigned char)s[i] < 32 || s[i] == 127)
+			return 0;
+	for (i = 0; list[i] != NULL; i++)
+		ok |= strcmp(verb, list[i]) == 0;
+	if (!ok || strcmp(verb, "BDAT") != 0)
+		return ok;
+	if (!chunking)
+		return 0;
+	i = 5;
+	if (n < 8 || s[4] != ' ' || s[i] < '0' || s[i] > '9' ||
+	    (s[i] == '0' && s[i + 1] != '\r' && s[i + 1] != ' '))
+		return 0;
+	while (s[i] >= '0' && s[i] <= '9' && size < (1ULL << 31))
+		size = size * 10 + (unsigned long long)(s[i++] - '0');
+	if (size >= (1ULL << 31))
+		return 0;
+	if (i + 7 == n && s[i] == ' ' && (s[i + 1] & ~0x20) == 'L' &&
+	    (s[i + 2] & ~0x20) == 'A' && (s[i + 3] & ~0x20) == 'S' &&
+	    (s[i + 4] & ~0x20) == 'T')
+		i += 5;
+	return i + 2 == n;
+}
+
 /* Every byte of escaped or reply text is printable. */
 static void
 printable(const char *s)
@@ -38,7 +89,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *in, *arg, *a;
 	struct smtp_rline rl;
 	struct smtp_proxy px;
-	size_t n, step, pos, k, total, len;
+	size_t n, step, pos, k, total, len, j;
 	unsigned long ms;
 	int st, verb;
 
@@ -86,9 +137,33 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 
-	/* a body alone, against the plain definition of its ends: the first
-	 * dot alone on a line, after LF (or at the start) and before LF or
-	 * CR LF; strict (V_DOT) when CR LF stands on both sides */
+	/* command lines alone, each against the definition of the plain
+	 * form; a line too long stops the scan once, at SMTP_PLAINMAX */
+	memset(&c, 0, sizeof c);
+	total = 0;	/* where the current line starts */
+	for (pos = 0; pos < n; pos += k) {
+		len = n - pos < step ? n - pos : step;
+		k = smtp_cscan(&c, in + pos, len, &verb);
+		check(k > 0 && k <= len && c.mode == CS_CMD);
+		if (verb == V_LONG) {
+			check(pos + k - total == SMTP_PLAINMAX &&
+			    memchr(in + total, '\n', pos + k - total) == NULL);
+		} else if (verb != -1) {
+			check(in[pos + k - 1] == '\n' &&
+			    c.lastlen == pos + k - total);
+			check(c.lastplain == plainline(in + total, c.lastlen,
+			    0));
+			total = pos + k;
+		} else
+			check(k == len);
+		check(smtp_cheld(&c) == pos + k - total);
+	}
+
+	/* a body alone, against the definition of its ends: the first dot
+	 * at a line start (after LF, or the body's first byte, and any CRs
+	 * after that), followed by CRs and blanks, then perhaps a NUL and
+	 * anything, before an LF; strict (V_DOT) when CR LF stands on both sides of
+	 * the dot alone */
 	memset(&c, 0, sizeof c);
 	smtp_cbody(&c);
 	for (pos = 0; pos < n; pos += k) {
@@ -99,15 +174,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		check(verb == -1 && k == len);
 	}
-	for (total = 0; total + 2 <= n; total++)
-		if (in[total] == '.' && (total == 0 || in[total - 1] == '\n') &&
-		    (in[total + 1] == '\n' || (total + 3 <= n &&
-		    in[total + 1] == '\r' && in[total + 2] == '\n')))
+	for (total = 0; total < n; total++) {
+		if (in[total] != '.')
+			continue;
+		for (j = total; j > 0 && in[j - 1] == '\r'; j--)
+			;
+		if (j > 0 && in[j - 1] != '\n')
+			continue;
+		len = total + 1;
+		while (len < n && (in[len] == '\r' || in[len] == ' ' ||
+		    in[len] == '\t'))
+			len++;
+		if (len < n && in[len] == '\0')
+			while (len < n && in[len] != '\n')
+				len++;
+		if (len < n && in[len] == '\n')
 			break;
-	if (total + 2 <= n) {
-		len = in[total + 1] == '\r' ? 3 : 2;
-		st = len == 3 && (total == 0 || (total >= 2 &&
-		    in[total - 2] == '\r'));
+	}
+	if (total < n) {
+		len = len + 1 - total;	/* the dot line's bytes */
+		st = len == 3 && in[total + 1] == '\r' && j == total &&
+		    (total == 0 || (total >= 2 && in[total - 2] == '\r'));
 		check(verb == (st ? V_DOT : V_LDOT) &&
 		    pos + k == total + len && c.lastlen == len);
 		check(c.mode == (st ? CS_CMD : CS_BODY));
