@@ -163,7 +163,7 @@ install: it
 	  for c in `echo "$$d" | tr / ' '`; do \
 	    p=$$p/$$c; \
 	    [ -d "$(DESTDIR)$$p" ] && continue; \
-	    mkdir "$(DESTDIR)$$p" || exit 1; \
+	    mkdir -m 755 "$(DESTDIR)$$p" || exit 1; \
 	    echo "mkdir $(DESTDIR)$$p"; \
 	    made="$$made $$p"; \
 	  done; \
