@@ -8,6 +8,8 @@ SHELL = /bin/sh
 PREFIX = /usr/local
 BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man
+DOCDIR = $(PREFIX)/share/doc/earlytalker
+EXAMPLEDIR = $(DOCDIR)/examples
 DESTDIR =
 CONF_CC = conf-cc
 CONF_LD = conf-ld
@@ -137,8 +139,37 @@ hardening: it
 
 test: check
 
+# the examples of etc/, installed under EXAMPLEDIR with BINDIR in place
+# of /usr/local/bin; the executable ones first
+EXAMPLES_X = daemontools/run daemontools/log/run xinetd/earlytalker-smtpd
+EXAMPLES = $(EXAMPLES_X) xinetd.d/smtp systemd/earlytalker-smtp.socket \
+    systemd/earlytalker-smtp@.service tcp.smtp \
+    fail2ban/filter.d/earlytalker.conf fail2ban/jail.d/earlytalker.conf
+INSTALL_DIRS = $(BINDIR) $(MANDIR)/man1 $(EXAMPLEDIR)/daemontools/log \
+    $(EXAMPLEDIR)/xinetd $(EXAMPLEDIR)/xinetd.d $(EXAMPLEDIR)/systemd \
+    $(EXAMPLEDIR)/fail2ban/filter.d $(EXAMPLEDIR)/fail2ban/jail.d
+
+# install makes the directories it needs, one at a time, and writes the
+# ones it made (without DESTDIR) to DOCDIR/install-dirs, which uninstall
+# reads: it removes those when empty, and no other (DESTDIR itself is
+# made when missing, and never removed)
 install: it
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	@[ -z "$(DESTDIR)" ] || mkdir -p "$(DESTDIR)" || exit 1; \
+	made=; \
+	for d in $(INSTALL_DIRS); do \
+	  case $$d in /*) ;; *) echo "install: $$d: not an absolute path" >&2; \
+	    exit 1 ;; esac; \
+	  p=; \
+	  for c in `echo "$$d" | tr / ' '`; do \
+	    p=$$p/$$c; \
+	    [ -d "$(DESTDIR)$$p" ] && continue; \
+	    mkdir -m 755 "$(DESTDIR)$$p" || exit 1; \
+	    echo "mkdir $(DESTDIR)$$p"; \
+	    made="$$made $$p"; \
+	  done; \
+	done; \
+	for p in $$made; do echo "$$p"; done >> "$(DESTDIR)$(DOCDIR)/install-dirs"
+	chmod 644 "$(DESTDIR)$(DOCDIR)/install-dirs"
 	cp earlytalker earlytalker-wrap $(DESTDIR)$(BINDIR)/
 	chmod 755 $(DESTDIR)$(BINDIR)/earlytalker \
 	    $(DESTDIR)$(BINDIR)/earlytalker-wrap
@@ -150,6 +181,15 @@ install: it
 	chmod 755 $(DESTDIR)$(BINDIR)/earlytalker-stats
 	cp earlytalker-stats.1 $(DESTDIR)$(MANDIR)/man1/earlytalker-stats.1
 	chmod 644 $(DESTDIR)$(MANDIR)/man1/earlytalker-stats.1
+	@for f in $(EXAMPLES); do \
+	  sed 's|/usr/local/bin|$(BINDIR)|g' "etc/$$f" \
+	      > "$(DESTDIR)$(EXAMPLEDIR)/$$f" || exit 1; \
+	  chmod 644 "$(DESTDIR)$(EXAMPLEDIR)/$$f"; \
+	done; \
+	for f in $(EXAMPLES_X); do \
+	  chmod 755 "$(DESTDIR)$(EXAMPLEDIR)/$$f"; \
+	done; \
+	echo "examples: $(DESTDIR)$(EXAMPLEDIR), with $(BINDIR)"
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/earlytalker \
@@ -158,6 +198,16 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man1/earlytalker.1 \
 	    $(DESTDIR)$(MANDIR)/man1/earlytalker-wrap.1 \
 	    $(DESTDIR)$(MANDIR)/man1/earlytalker-stats.1
+	@for f in $(EXAMPLES); do \
+	  rm -f "$(DESTDIR)$(EXAMPLEDIR)/$$f" || exit 1; \
+	done; \
+	list="$(DESTDIR)$(DOCDIR)/install-dirs"; \
+	[ -f "$$list" ] || exit 0; \
+	dirs=`LC_ALL=C sort -r -u "$$list"` && rm -f "$$list" || exit 1; \
+	for d in $$dirs; do \
+	  if [ -d "$(DESTDIR)$$d" ] && ! rmdir "$(DESTDIR)$$d" 2> /dev/null; \
+	  then echo "uninstall: kept $(DESTDIR)$$d: not empty"; fi; \
+	done
 
 setup: install
 
