@@ -34,7 +34,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-#define MAXSTREAM 8192		/* bytes a client sends */
+#define MAXSTREAM 24576		/* bytes a client sends: lines longer
+				 * than Exim's split fit */
 #define MAXOUT 16384		/* bytes a server sends */
 #define MAXWAIT 256		/* a client's commands */
 #define SRV_DELAY 1000		/* ms a server may take to answer */
@@ -66,33 +67,60 @@ pick(unsigned n)
 	return in[inpos++] % n;
 }
 
-/* --- the server models --- */
+/* --- the server models ---
+ *
+ * Each reads the client as the notes on eight real servers say it does
+ * (their sources and the wire), not as smtp.c does: how a command line
+ * ends and splits, which bytes come before a verb and end it, which
+ * spellings are DATA, which body lines end a message, how a BDAT size is
+ * read and when its chunk is.  A body is read a line at a time. */
 
 #define M_STRICT 0		/* RFC 5321: DATA alone, CR LF . CR LF */
-#define M_QMAIL 1		/* DATA x is DATA; bare LF: 451, close */
-#define M_MAILFRONT 2		/* DATA x is DATA; lenient ends */
-#define M_POSTFIX 3		/* any whitespace before a verb; every CR
-				 * before an LF dropped (. CR CR LF ends a
-				 * message); lenient ends */
+#define M_QMAIL 1		/* notqmail: verb to SP or NUL, DATA x is
+				 * DATA; a bare LF in a body: 451, exit */
+#define M_MAILFRONT 2		/* verb to SP or TAB, C string: DATA NUL is
+				 * DATA; ends . LF, . CR LF, CR . LF */
+#define M_POSTFIX 3		/* any whitespace before a verb, which ends
+				 * at whitespace or NUL; every CR before an
+				 * LF dropped: LS . CR* LF ends; BDAT after
+				 * HELO too */
 #define M_ODD 4			/* takes any verb it does not know for
 				 * DATA: no server should; the relay holds
 				 * unknown verbs all the same */
-#define M_EXIM 5		/* splits a command line without LF at
-				 * EXIM_SPLIT bytes (Exim: 16 KiB; here the
-				 * relay's own bound, to catch an off-by-one);
-				 * reads a BDAT size in 32 bits */
-#define M_QPSMTPD 6		/* a lenient end: 421, close */
-#define NMODELS 7
-#define EXIM_SPLIT SMTP_PLAINMAX
+#define M_EXIM 5		/* a line without LF split at 16 KiB; all
+				 * trailing whitespace dropped; DATA x is no
+				 * DATA; CRLF or LF ends by the first body
+				 * line; BDAT size in 32 bits; 503 before
+				 * the chunk without RCPT; chunk read as
+				 * commands after HELO and in "only RSET" */
+#define M_QPSMTPD 6		/* verb to SP, DATA x is DATA; . CR LF ends
+				 * after any LF; . LF: 421, close */
+#define M_SENDMAIL 7		/* whitespace before a verb; DATA x is DATA;
+				 * lines split at 2047 bytes (no SASL); . LF
+				 * and . CR LF end after any LF */
+#define M_OPENSMTPD 8		/* DATA with any argument is no DATA; one CR
+				 * dropped, then the line as a C string: . LF,
+				 * . CR LF, . NUL ... LF end after any LF */
+#define M_HARAKA 9		/* lines over 512 bytes: 521, close; . CR LF
+				 * ends; . LF: 451, back to commands */
+#define NMODELS 10
+#define EXIM_SPLIT 16384
+#define SENDMAIL_SPLIT 2047
+#define HARAKA_MAX 512
 
 struct server {
 	int kind, pipelining, chunking;
 	int mode;		/* 0 commands, 1 body, 2 chunk, 3 closed */
 	char line[1200];
 	size_t linelen, split;
-	int body, bare;		/* end matcher; a bare LF in the body */
+	char bl[8];		/* a body line's first bytes */
+	size_t bllen;		/* its length */
+	int blcrlf;		/* it began after CR LF, or the body did */
+	int blcr;		/* its last byte is a CR */
+	int bldotcrs;		/* it is a dot, then CRs or nothing */
+	int lfmode;		/* Exim: 0 not known, 1 CR LF, 2 LF */
 	unsigned long chunk;
-	int last, mail, rcpt, ehlo, bdatok;
+	int last, mail, rcpt, ehlo, bdatok, bdatopen, onlyrset;
 	unsigned long long pos;	/* bytes taken */
 	unsigned long long bodystart;
 	int n354;
@@ -120,44 +148,67 @@ say(struct server *s, const char *text)
 		s->at[s->nreplies++] = s->pos;
 }
 
-static int
-sblank(int c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* Postfix: any isspace() byte before a verb */
+/* ASCII isspace() but LF */
 static int
 sspace(int c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
-/* The verb of a line, as this server reads it. */
+/* Does this server's verb end at byte c? */
+static int
+verbend(const struct server *s, int c)
+{
+	switch (s->kind) {
+	case M_POSTFIX: case M_SENDMAIL:
+		return sspace(c) || c == '\0';
+	case M_MAILFRONT:
+		return c == ' ' || c == '\t' || c == '\0';
+	case M_QMAIL: case M_OPENSMTPD:
+		return c == ' ' || c == '\0';
+	default:		/* Exim, qpsmtpd, Haraka, strict, odd */
+		return c == ' ';
+	}
+}
+
+/* The verb of a line (its line end dropped), as this server reads it. */
 static int
 sverb(const struct server *s, const char *l, size_t n, const char **arg)
 {
 	size_t i = 0, v;
 	char w[16];
+	int verb;
 
-	if (s->kind == M_POSTFIX)
+	if (s->kind == M_POSTFIX || s->kind == M_SENDMAIL)
 		while (i < n && sspace(l[i]))
 			i++;
-	for (v = 0; i + v < n && !sblank(l[i + v]) && l[i + v] != '\0' &&
-	    v < sizeof w - 1; v++)
-		w[v] = (char)(l[i + v] >= 'a' && l[i + v] <= 'z' ?
-		    l[i + v] - 32 : l[i + v]);
-	w[v] = '\0';
+	if (s->kind == M_EXIM && memchr(l, '\0', n) != NULL)
+		return V_NONE;	/* 501 NUL characters are not allowed */
+	for (v = 0; i + v < n && !verbend(s, l[i + v]); v++)
+		if (v < sizeof w - 1)
+			w[v] = (char)(l[i + v] >= 'a' && l[i + v] <= 'z' ?
+			    l[i + v] - 32 : l[i + v]);
 	*arg = l + i + v;
-	if (s->kind == M_STRICT && strcmp(w, "DATA") == 0 && i + v != n)
-		return V_OTHER;	/* DATA takes no argument */
-	if (s->kind == M_QMAIL && memchr(l, '\0', n) != NULL &&
-	    memchr(l, '\0', n) < (const void *)(l + i + v))
-		return V_NONE;
-	if (v == 0)
-		return V_NONE;
-	v = (size_t)smtp_verb(w, v, NULL);
-	return s->kind == M_ODD && v == V_OTHER ? V_DATA : (int)v;
+	if (v == 0 || v >= sizeof w - 1)
+		return v == 0 ? V_NONE : V_OTHER;
+	w[v] = '\0';
+	verb = smtp_verb(w, v, NULL);
+	if (memchr(w, '\0', v) != NULL || memchr(w, '\r', v) != NULL ||
+	    memchr(w, '\t', v) != NULL)
+		verb = V_OTHER;	/* such a byte in the verb: unknown */
+	if (verb == V_DATA && i + v < n) {
+		/* DATA with more after it */
+		if (s->kind == M_STRICT || s->kind == M_EXIM ||
+		    s->kind == M_OPENSMTPD)
+			return V_OTHER;
+		if (s->kind == M_HARAKA || s->kind == M_POSTFIX) {
+			for (i += v; i < n && l[i] == ' '; i++)
+				;
+			if (i < n)
+				return V_OTHER;	/* 501 Syntax */
+		}
+	}
+	return s->kind == M_ODD && verb == V_OTHER ? V_DATA : verb;
 }
 
 static void
@@ -175,11 +226,6 @@ endbody(struct server *s)
 {
 	s->mode = 0;
 	s->mail = s->rcpt = 0;
-	if (s->kind == M_QMAIL && s->bare) {
-		say(s, "451 See https://cr.yp.to/docs/smtplf.html.\r\n");
-		s->mode = 3;
-		return;
-	}
 	deliver(s);
 	say(s, "250 ok queued\r\n");
 }
@@ -189,7 +235,8 @@ chunkend(struct server *s)
 {
 	s->mode = 0;
 	if (!s->bdatok) {
-		say(s, "503 no recipients\r\n");
+		if (s->kind != M_EXIM)	/* Exim said it before the chunk */
+			say(s, "503 no recipients\r\n");
 		return;
 	}
 	say(s, "250 chunk\r\n");
@@ -199,28 +246,100 @@ chunkend(struct server *s)
 			s->d354[s->ndeliv++] = -1;	/* no 354 for BDAT */
 		}
 		s->mail = s->rcpt = 0;
+		s->bdatopen = 0;
+	} else
+		s->bdatopen = 1;
+}
+
+/* BDAT, as this server reads its size and takes its chunk. */
+static void
+bdat(struct server *s, const char *arg)
+{
+	unsigned long long k = 0;
+
+	if (s->kind == M_EXIM) {
+		if (!s->chunking || !s->ehlo) {
+			say(s, "503 BDAT command used when CHUNKING not "
+			    "advertised\r\n");
+			return;	/* not read: its chunk is commands */
+		}
+		while (*arg == ' ')
+			arg++;
+		if (*arg == '+' || *arg == '-')
+			arg++;	/* %u takes a sign */
+	} else {
+		if (!s->chunking || (!s->ehlo && s->kind != M_POSTFIX)) {
+			say(s, "502 no BDAT\r\n");
+			return;
+		}
+		while (*arg == ' ')
+			arg++;
 	}
+	if (*arg < '0' || *arg > '9') {
+		say(s, "501 size\r\n");
+		return;
+	}
+	while (*arg >= '0' && *arg <= '9' && k < 100000000000ULL)
+		k = k * 10 + (unsigned long long)(*arg++ - '0');
+	if (s->kind == M_EXIM)
+		k &= 0xffffffffULL;	/* 32 bits */
+	else if (k > 100000000ULL)
+		k = 100000000ULL;	/* more than any stream */
+	while (*arg == ' ')
+		arg++;
+	s->last = (arg[0] | 32) == 'l' && (arg[1] | 32) == 'a' &&
+	    (arg[2] | 32) == 's' && (arg[3] | 32) == 't';
+	/* RFC 3030: the chunk is read even when refused; Exim says so
+	 * first when no RCPT was taken */
+	s->bdatok = s->rcpt;
+	if (!s->bdatok && s->kind == M_EXIM)
+		say(s, "503 valid RCPT command must precede BDAT\r\n");
+	s->chunk = (unsigned long)k;
+	s->bodystart = s->pos;
+	if (k == 0)
+		chunkend(s);
+	else
+		s->mode = 2;
 }
 
 static void
 command(struct server *s, const char *l, size_t n)
 {
 	const char *arg;
-	unsigned long k = 0;
+	int verb = sverb(s, l, n, &arg);
 
-	switch (sverb(s, l, n, &arg)) {
+	if (s->kind == M_EXIM) {
+		/* a chunk sequence broken: only RSET, until RSET */
+		if (s->onlyrset && verb != V_RSET && verb != V_QUIT) {
+			say(s, "503 only RSET accepted now\r\n");
+			return;
+		}
+		if (s->bdatopen && verb != V_BDAT && verb != V_NOOP &&
+		    verb != V_RSET && verb != V_QUIT) {
+			s->onlyrset = 1;
+			say(s, "503 only BDAT permissible\r\n");
+			return;
+		}
+	}
+	switch (verb) {
 	case V_EHLO:
 		s->ehlo = 1;
+		s->mail = s->rcpt = s->bdatopen = 0;
 		say(s, s->pipelining && s->chunking ?
 		    "250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n" :
 		    s->pipelining ? "250-mx\r\n250 PIPELINING\r\n" :
 		    s->chunking ? "250-mx\r\n250 CHUNKING\r\n" : "250 mx\r\n");
 		break;
-	case V_HELO: case V_NOOP:
+	case V_HELO:
+		s->ehlo = 0;
+		s->mail = s->rcpt = s->bdatopen = 0;
+		say(s, "250 ok\r\n");
+		break;
+	case V_NOOP:
 		say(s, "250 ok\r\n");
 		break;
 	case V_RSET:
-		s->mail = s->rcpt = 0;
+		s->mail = s->rcpt = s->bdatopen = s->onlyrset = 0;
 		say(s, "250 flushed\r\n");
 		break;
 	case V_MAIL:
@@ -241,33 +360,15 @@ command(struct server *s, const char *l, size_t n)
 			break;
 		}
 		s->mode = 1;
-		s->body = 0;
-		s->bare = 0;
+		s->bllen = 0;
+		s->blcrlf = 1;
+		s->lfmode = 0;
 		s->bodystart = s->pos;
 		s->n354++;
 		say(s, "354 go ahead\r\n");
 		break;
 	case V_BDAT:
-		while (*arg == ' ')
-			arg++;
-		while (*arg >= '0' && *arg <= '9' && k < 100000000UL) {
-			k = k * 10 + (unsigned long)(*arg++ - '0');
-			if (s->kind == M_EXIM)
-				k &= 0xffffffffUL;	/* 32 bits */
-		}
-		if (!s->chunking || !s->ehlo) {
-			say(s, "502 no BDAT\r\n");
-			break;
-		}
-		/* RFC 3030: the chunk is read even when refused */
-		s->bdatok = s->rcpt;
-		s->last = strstr(arg, "LAST") != NULL;
-		s->chunk = k;
-		s->bodystart = s->pos;
-		if (k == 0)
-			chunkend(s);
-		else
-			s->mode = 2;
+		bdat(s, arg);
 		break;
 	case V_STARTTLS:
 		say(s, "454 TLS not available\r\n");
@@ -284,41 +385,95 @@ command(struct server *s, const char *l, size_t n)
 	}
 }
 
-/* One byte of the body: the end matcher, by the server's rules. */
+/* Is the body line in s->bl (its first bytes, s->bllen long, without its
+ * LF) the end of the message for this server?  1 yes, 0 no. */
+static int
+bodyend(struct server *s)
+{
+	const char *l = s->bl;
+	size_t n = s->bllen;
+	int dot = n >= 1 && l[0] == '.', dotcr = n == 2 && dot && l[1] == '\r';
+
+	if (s->blcrlf && dotcr)
+		return 1;	/* CR LF . CR LF, for every server */
+	switch (s->kind) {
+	case M_POSTFIX:
+		return s->bldotcrs;
+	case M_MAILFRONT:
+		return (n == 1 && dot) || dotcr ||
+		    (n == 2 && l[0] == '\r' && l[1] == '.');
+	case M_QPSMTPD: case M_HARAKA:
+		return dotcr;
+	case M_SENDMAIL:
+		return (n == 1 && dot) || dotcr;
+	case M_OPENSMTPD:
+		if (n > 0 && n < sizeof s->bl && l[n - 1] == '\r')
+			n--;
+		return dot && (n == 1 || l[1] == '\0');
+	case M_EXIM:
+		/* LF mode, or the first line when the mode is not known */
+		return s->lfmode != 1 && ((n == 1 && dot) || dotcr);
+	default:
+		return 0;
+	}
+}
+
+/* One byte of the body: a line at a time. */
 static void
 bodybyte(struct server *s, int c)
 {
-	int lenient = s->kind == M_MAILFRONT || s->kind == M_POSTFIX ||
-	    s->kind == M_QPSMTPD;
-	int b = s->body;	/* 0 start CRLF, 1 mid, 2 CR, 3 dot, 4 dot CR,
-				 * 5 start LF, 6 dot LF, 7 dot CR LF */
+	int cr;
 
-	if (c == '\n' && b != 2 && b != 4 && b != 7)
-		s->bare = 1;
-	switch (c) {
-	case '\r':
-		/* Postfix drops every CR before an LF */
-		s->body = b == 3 ? 4 : b == 6 ? 7 : s->kind == M_POSTFIX &&
-		    (b == 4 || b == 7) ? b : 2;
-		break;
-	case '\n':
-		if (b == 4 || (lenient && (b == 3 || b == 6 || b == 7))) {
-			if (s->kind == M_QPSMTPD && b != 4) {
-				say(s, "421 bare LF\r\n");
-				s->mode = 3;
-				return;
-			}
-			endbody(s);
-			return;
-		}
-		s->body = b == 2 || b == 7 ? 0 : 5;
-		break;
-	case '.':
-		s->body = b == 0 ? 3 : b == 5 ? 6 : 1;
-		break;
-	default:
-		s->body = 1;
+	if (c != '\n') {
+		if (s->bllen < sizeof s->bl)
+			s->bl[s->bllen] = (char)c;
+		s->bldotcrs = s->bllen == 0 ? c == '.' :
+		    s->bldotcrs && c == '\r';
+		s->blcr = c == '\r';
+		s->bllen++;
+		return;
 	}
+	cr = s->bllen > 0 && s->blcr;
+	if (s->kind == M_QMAIL && !cr) {
+		say(s, "451 See https://cr.yp.to/docs/smtplf.html.\r\n");
+		s->mode = 3;
+		return;
+	}
+	if (bodyend(s)) {
+		endbody(s);
+		return;
+	}
+	if (s->bllen == 1 && s->bl[0] == '.' &&
+	    (s->kind == M_QPSMTPD || s->kind == M_HARAKA)) {
+		/* . LF: a refusal ends the message */
+		if (s->kind == M_QPSMTPD) {
+			say(s, "421 bare LF\r\n");
+			s->mode = 3;
+		} else {
+			say(s, "451 bare line-feed\r\n");
+			s->mode = 0;
+			s->mail = s->rcpt = 0;
+		}
+		return;
+	}
+	if (s->kind == M_EXIM && s->lfmode == 0)
+		s->lfmode = cr ? 1 : 2;
+	s->blcrlf = cr;
+	s->bllen = 0;
+}
+
+/* The end of a command line, as this server drops it. */
+static void
+cmdline(struct server *s)
+{
+	while (s->linelen > 0 && (s->line[s->linelen - 1] == '\r' ||
+	    (s->kind == M_EXIM && sspace(s->line[s->linelen - 1])))) {
+		s->linelen--;
+		if (s->kind != M_POSTFIX && s->kind != M_EXIM)
+			break;
+	}
+	command(s, s->line, s->linelen);
+	s->linelen = s->split = 0;
 }
 
 static void
@@ -337,24 +492,31 @@ serve(struct server *s, const char *d, size_t n)
 				chunkend(s);
 			break;
 		default:
-			if (d[i] != '\n') {
-				if (s->linelen < sizeof s->line)
-					s->line[s->linelen++] = d[i];
-				if (s->kind == M_EXIM &&
-				    ++s->split == EXIM_SPLIT) {
-					say(s, "500 line too long\r\n");
-					s->linelen = s->split = 0;
-				}
+			if (d[i] == '\n') {
+				cmdline(s);
 				break;
 			}
-			while (s->linelen > 0 &&
-			    s->line[s->linelen - 1] == '\r') {
-				s->linelen--;
-				if (s->kind != M_POSTFIX)
-					break;
+			if (s->kind == M_EXIM && s->split == EXIM_SPLIT) {
+				/* 16 KiB and more: one unknown command, and
+				 * this byte lost */
+				say(s, "500 unrecognized command\r\n");
+				s->linelen = s->split = 0;
+				break;
 			}
-			command(s, s->line, s->linelen);
-			s->linelen = s->split = 0;
+			if (s->linelen < sizeof s->line)
+				s->line[s->linelen++] = d[i];
+			s->split++;
+			if (s->kind == M_SENDMAIL &&
+			    s->split == SENDMAIL_SPLIT) {
+				s->linelen = s->linelen < sizeof s->line ?
+				    s->linelen : sizeof s->line;
+				command(s, s->line, s->linelen);
+				s->linelen = s->split = 0;
+			} else if (s->kind == M_HARAKA &&
+			    s->split == HARAKA_MAX) {
+				say(s, "521 Command line too long\r\n");
+				s->mode = 3;
+			}
 		}
 	}
 }
@@ -368,6 +530,7 @@ server_init(struct server *s, int kind, int pipelining, int chunking)
 	s->chunking = chunking;
 	say(s, "220 mx ESMTP\r\n");
 }
+
 
 /* --- the client --- */
 
