@@ -824,7 +824,7 @@ check(char **argv)
 {
 	char prog[PATH_MAX], text[SMTP_TEXTMAX + 1], t[32], t2[32];
 	const char *marked = getenv("EARLYTALKER");
-	long rules = 0;
+	long nrules = 0;
 	int bad = 0;
 
 	log_init(PROG, "");
@@ -837,10 +837,10 @@ check(char **argv)
 		log_line("warning: EARLYTALKER is set: every client is %s",
 		    *marked == '\0' ? "exempt, none is checked" : "marked");
 	if (rulescdb != NULL)
-		rules = rules_check(rulescdb, check_rule, NULL);
-	if (rules < 0) {
+		nrules = rules_check(rulescdb, check_rule, NULL);
+	if (nrules < 0) {
 		log_fatal("unable to read rules %s: %s", rulescdb,
-		    rules == -2 ? "not a cdb" : strerror(errno));
+		    nrules == -2 ? "not a cdb" : strerror(errno));
 		bad = 1;
 	}
 	if (cachedir != NULL && cache_check() == -1)

@@ -313,7 +313,8 @@ rules_check(const char *path, int (*each)(const char *, size_t,
 	char *buf = NULL;
 	uint32_t pos, end, klen, dlen, tpos, tlen;
 	long n = 0;
-	int fd, r = 0, i, e;
+	size_t i;
+	int fd, r = 0, e;
 
 	c.each = each;
 	c.arg = arg;
@@ -327,10 +328,10 @@ rules_check(const char *path, int (*each)(const char *, size_t,
 		r = -2;
 	else
 		r = readat(fd, head, sizeof head, 0);
-	end = u32(head);
-	for (i = 0; r == 0 && i < 256; i++) {
-		tpos = u32(head + 8 * i);
-		tlen = u32(head + 8 * i + 4);
+	end = r == 0 ? u32(head) : 0;
+	for (i = 0; r == 0 && i < sizeof head; i += 8) {
+		tpos = u32(head + i);
+		tlen = u32(head + i + 4);
 		if (tpos < end || tpos < sizeof head || tlen > 0x1fffffff ||
 		    (off_t)tpos + (off_t)tlen * 8 > st.st_size)
 			r = -2;
