@@ -236,7 +236,8 @@ fuzz: fuzz_smtp fuzz_relay
 
 lint:
 	mandoc -Tlint -Wwarning earlytalker.1 earlytalker-stats.1
-	shellcheck -s sh test bench/run earlytalker-stats
+	shellcheck -s sh test bench/run earlytalker-stats etc/daemontools/run \
+	    etc/daemontools/log/run etc/xinetd/earlytalker-smtpd
 	# variableScope: KNF declares at the top of a function
 	cppcheck --std=c99 --enable=warning,style,performance,portability \
 	    --suppress=variableScope --error-exitcode=1 --inline-suppr -q \

@@ -8,10 +8,14 @@
  *
  * Off by default: a 220- teaser line at the start of the wait (-b), a
  * cache of clients that passed (-c), the PROXY protocol header of a load
- * balancer (-P or $EARLYTALKER_PROXY), a random wait (-w min-max).
+ * balancer (-P or $EARLYTALKER_PROXY), a random wait (-w min-max), the
+ * observe mode (-o or $EARLYTALKER_OBSERVE: every decision logged, every
+ * client handed to prog untouched).
  *
  * main() is its steps, in order: options(), client() (who is this
- * client), known() (no wait for some), hold() (the wait), verdict().
+ * client), observing(), known() (no wait for some), hold() (the wait),
+ * verdict().  With -n, check() instead reads what a run would read,
+ * through the same functions, and runs nothing.
  */
 
 #include <sys/types.h>
@@ -38,7 +42,7 @@
 #include "version.h"
 
 #define PROG "earlytalker"
-#define USAGE "earlytalker [ -PVdpqtv ] [ -b text ] [ -C seconds ] " \
+#define USAGE "earlytalker [ -PVdnopqtv ] [ -b text ] [ -C seconds ] " \
 	"[ -c dir ] [ -l seconds ] [ -w seconds[-seconds] ] [ -x cdb ] " \
 	"prog [ arg ... ]"
 #define REASON "Connecting host started transmitting before SMTP greeting"
@@ -52,8 +56,13 @@ static void reject(const char *, const char *, const char *) NORETURN;
 static void run(char **) NORETURN;
 static void unavailable(void) NORETURN;
 static void verdict(char **, long long, int) NORETURN;
+static void check(char **) NORETURN;
 
 static int defer;		/* 1: -d, mark and exec; 0: reject */
+static int observe;		/* 1: -o or $EARLYTALKER_OBSERVE: log each
+				 * decision as "observe:", carry out none */
+static int checkonly;		/* 1: -n, check the configuration, run
+				 * nothing */
 static int temporary;		/* 1: -t, 421; 0: -p, 554 */
 static int verbosity = 1;	/* 0 -q: errors; 1: refusals and marks;
 				 * 2 -v: passes, skips, hangups too */
@@ -253,32 +262,61 @@ cache_fresh(void)
 }
 
 /*
- * Record a pass: a new file, then rename() over the old one, so that
- * readers see a whole file and many writers never collide.  The new file
- * is made with O_EXCL: whatever is in its place (a stale one of a killed
- * process with our pid, or a link planted in a directory that others may
- * write to) is unlinked, never followed or truncated.  A failure (full
- * or read-only disk) costs a warning, nothing more.
+ * A new empty file in the cache, its name (dir/.tmp.PID) into tmp,
+ * PATH_MAX bytes.  Made with O_EXCL: whatever is in its place (a stale
+ * one of a killed process with our pid, or a link planted in a directory
+ * that others may write to) is unlinked, never followed or truncated.
+ * 0, or -1 and errno.
  */
-static void
-cache_pass(void)
+static int
+cache_new(char *tmp)
 {
-	char *tmp = path + PATH_MAX;
 	int fd, k;
 
 	k = snprintf(tmp, PATH_MAX, "%s/.tmp.%ld", cachedir, (long)getpid());
-	if (k < 0 || k >= PATH_MAX)
-		return;
+	if (k < 0 || k >= PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0644);
 	if (fd == -1 && errno == EEXIST && unlink(tmp) == 0)
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, 0644);
-	if (fd == -1 || close(fd) == -1 || rename(tmp, path) == -1) {
+	return fd == -1 ? -1 : close(fd);
+}
+
+/*
+ * Record a pass: a new file, then rename() over the old one, so that
+ * readers see a whole file and many writers never collide.  A failure
+ * (full or read-only disk) costs a warning, nothing more.
+ */
+static void
+cache_pass(void)
+{
+	char *tmp = path + PATH_MAX;
+
+	if (cache_new(tmp) == -1 || rename(tmp, path) == -1) {
 		log_line("warning: unable to write pass cache %s: %s", path,
 		    strerror(errno));
 		(void)unlink(tmp);
 	}
+}
+
+/* -n: can this user write the pass cache?  As cache_pass() writes it. */
+static int
+cache_check(void)
+{
+	char tmp[PATH_MAX];
+	struct stat st;
+
+	if (stat(cachedir, &st) == 0 && !S_ISDIR(st.st_mode))
+		errno = ENOTDIR;
+	else if (cache_new(tmp) == 0 && unlink(tmp) == 0)
+		return 0;
+	log_fatal("unable to write pass cache %s: %s", cachedir,
+	    strerror(errno));
+	return -1;
 }
 
 /* A name (text, directory, file) for opt: not empty, not an option. */
@@ -304,7 +342,7 @@ options(int argc, char **argv)
 	int opt;
 
 	opterr = 0;	/* usage() says what is wrong */
-	while ((opt = getopt(argc, argv, "+:C:PVb:c:dl:pqtvw:x:")) != -1) {
+	while ((opt = getopt(argc, argv, "+:C:PVb:c:dl:nopqtvw:x:")) != -1) {
 		switch (opt) {
 		case 'C':
 			if (smtp_seconds(optarg, 30 * DAY, &ttl_ms) == -1 ||
@@ -324,6 +362,8 @@ options(int argc, char **argv)
 			if (smtp_seconds(optarg, 30000, &linger_ms) == -1)
 				usage(opt, optarg, "not seconds from 0 to 30");
 			break;
+		case 'n': checkonly = 1; break;
+		case 'o': observe = 1; break;
 		case 'p': temporary = 0; break;
 		case 'q': verbosity = 0; break;
 		case 't': temporary = 1; break;
@@ -466,6 +506,13 @@ proxy(char *ip, size_t ipsize)
 	return 1;
 }
 
+/* Does a PROXY header come first?  -P, or $EARLYTALKER_PROXY. */
+static int
+proxied(void)
+{
+	return proxyopt || getenv("EARLYTALKER_PROXY") != NULL;
+}
+
 /*
  * Step 2: who is this client.  Its address into ip, for the log lines
  * and the pass cache: from tcpserver's $TCPREMOTEIP, else from the
@@ -482,7 +529,7 @@ client(char *ip, size_t ipsize)
 	found = tcp_environ();
 	peer_ip(ip, ipsize);
 	log_init(PROG, ip);
-	if (proxyopt || getenv("EARLYTALKER_PROXY") != NULL)
+	if (proxied())
 		found = proxy(ip, ipsize);
 	if (found && rulescdb != NULL)
 		rules(ip);
@@ -491,7 +538,8 @@ client(char *ip, size_t ipsize)
 /*
  * Step 3: clients that get no wait.  Trusted ($RELAYCLIENT) and exempt
  * (an empty $EARLYTALKER) ones run prog; marked ones are refused, or
- * with -d run prog; with -c, one that passed within the TTL runs prog.
+ * with -d run prog, or observed: run prog without the mark; with -c,
+ * one that passed within the TTL runs prog.
  * Returns 0 if a pass of this client is to be cached (-c), else -1.
  */
 static int
@@ -513,14 +561,17 @@ known(char **argv, const char *ip)
 		run(argv);
 	}
 	if (marked != NULL) {
-		if (defer) {
-			if (verbosity > 0)
-				log_line("marked: mark");
-			run(argv);
-		}
 		temporary = !smtp_marked(text, sizeof text, marked);
 		if (verbosity > 0)
-			log_line("marked: reject %s", temporary ? "421" : "554");
+			log_line("%smarked: %s", observe ? "observe: " : "",
+			    defer ? "mark" : temporary ? "reject 421" :
+			    "reject 554");
+		if (observe) {	/* handed on untouched: no mark */
+			(void)unsetenv("EARLYTALKER");
+			run(argv);
+		}
+		if (defer)
+			run(argv);
 		reject(temporary ? "421 4.7.1" : "554 5.7.1", text,
 		    "503 5.5.1 Bad sequence of commands");
 	}
@@ -536,29 +587,91 @@ known(char **argv, const char *ip)
 	return cached;
 }
 
+/*
+ * A value of $EARLYTALKER_WAIT, found where ("" for the environment; for
+ * -n, the rule that sets it): into *min and *max, or a warning that
+ * names it and says which wait applies instead (-w).  0, or -1.
+ */
+static int
+check_wait(const char *v, const char *where, unsigned long *min,
+    unsigned long *max)
+{
+	char esc[4 * 20 + 1], t[32], t2[32];
+
+	if (parse_wait(v, min, max) == 0)
+		return 0;
+	(void)smtp_escape(esc, sizeof esc, v, strlen(v) > 20 ? 20 : strlen(v));
+	(void)elapsed(t, sizeof t, (long long)wait_min);
+	(void)elapsed(t2, sizeof t2, (long long)wait_max);
+	log_line("warning: %sEARLYTALKER_WAIT \"%s\" is not seconds from 0 "
+	    "to 300: using %s%s%s", where, esc, t,
+	    wait_max != wait_min ? "-" : "", wait_max != wait_min ? t2 : "");
+	return -1;
+}
+
+/*
+ * A value of $EARLYTALKER_OBSERVE, found where: present turns observing
+ * on, whatever it holds.  Empty is its form; another value, "0" or "no"
+ * too, warns, since it may have been meant to turn observing off.
+ */
+static void
+check_observe(const char *v, const char *where)
+{
+	char esc[4 * 20 + 1];
+
+	if (*v == '\0')
+		return;
+	(void)smtp_escape(esc, sizeof esc, v, strlen(v) > 20 ? 20 : strlen(v));
+	log_line("warning: %sEARLYTALKER_OBSERVE \"%s\" is not empty: "
+	    "observing", where, esc);
+}
+
+/* The environment's $EARLYTALKER_WAIT, from the rules, in place of -w. */
+static void
+env_wait(void)
+{
+	const char *v = getenv("EARLYTALKER_WAIT");
+	unsigned long min, max;
+
+	if (v != NULL && check_wait(v, "", &min, &max) == 0) {
+		wait_min = min;
+		wait_max = max;
+	}
+}
+
+/* The environment's $EARLYTALKER_OBSERVE, from the rules, or -o. */
+static void
+env_observe(void)
+{
+	const char *v = getenv("EARLYTALKER_OBSERVE");
+
+	if (v != NULL) {
+		check_observe(v, "");
+		observe = 1;
+	}
+}
+
+/*
+ * Between steps 2 and 3: observing, by -o or for this client by the
+ * rules?  Then the programs after this one observe too:
+ * $EARLYTALKER_OBSERVE, empty (so that a value that warned here warns
+ * no more).
+ */
+static void
+observing(void)
+{
+	env_observe();
+	if (observe && setenv("EARLYTALKER_OBSERVE", "", 1) == -1) {
+		log_fatal("unable to set EARLYTALKER_OBSERVE: out of memory");
+		unavailable();
+	}
+}
+
 /* The wait for this client: -w, or $EARLYTALKER_WAIT from the rules. */
 static unsigned long
 wait_for(void)
 {
-	char esc[4 * 20 + 1], t[32], t2[32];
-	const char *envwait = getenv("EARLYTALKER_WAIT");
-	unsigned long min, max;
-
-	if (envwait != NULL) {
-		if (parse_wait(envwait, &min, &max) == 0) {
-			wait_min = min;
-			wait_max = max;
-		} else {
-			(void)smtp_escape(esc, sizeof esc, envwait,
-			    strlen(envwait) > 20 ? 20 : strlen(envwait));
-			(void)elapsed(t, sizeof t, (long long)wait_min);
-			(void)elapsed(t2, sizeof t2, (long long)wait_max);
-			log_line("warning: EARLYTALKER_WAIT \"%s\" is not "
-			    "seconds from 0 to 300: using %s%s%s", esc, t,
-			    wait_max != wait_min ? "-" : "",
-			    wait_max != wait_min ? t2 : "");
-		}
-	}
+	env_wait();
 	return draw_wait(wait_min, wait_max);
 }
 
@@ -618,7 +731,8 @@ hold(char **argv, unsigned long wait_ms, int cached)
 /*
  * Step 5: the verdict on a client that made fd 0 readable after waited
  * ms.  No byte waiting is a hangup; bytes are an early talker, marked
- * (-d) and handed to prog, or refused.
+ * (-d) and handed to prog, or refused; observed, it is handed to prog
+ * unmarked.
  */
 static void
 verdict(char **argv, long long waited, int sock)
@@ -649,10 +763,13 @@ verdict(char **argv, long long waited, int sock)
 	(void)smtp_escape(esc, sizeof esc, sample, (size_t)k);
 	class = smtp_class(sample, (size_t)k);
 	if (verbosity > 0)
-		log_line("early: %d bytes after %s s: \"%s%s\" %s: %s", n,
+		log_line("%searly: %d bytes after %s s: \"%s%s\" %s: %s",
+		    observe ? "observe: " : "", n,
 		    elapsed(t, sizeof t, waited), esc, n > k ? "..." : "",
 		    class, defer ? "mark" : temporary ? "reject 421" :
 		    teased ? "reject 550" : "reject 554");
+	if (observe)	/* the bytes are still there, for prog */
+		run(argv);
 	if (defer) {
 		if (setenv("EARLYTALKER", temporary ? REASON : "-" REASON,
 		    1) == -1) {
@@ -668,6 +785,92 @@ verdict(char **argv, long long waited, int sock)
 	    "503 5.5.1 Bad sequence of commands");
 }
 
+/* -n: one instruction of a -x rule, as a client that it applies to
+ * would get it: warn of what would be warned of then. */
+static int
+check_rule(const char *key, size_t klen, const char *var, const char *value,
+    void *arg)
+{
+	char k[4 * 40 + 1], v[4 * 40 + 1], where[PATH_MAX + 4 * 40 + 32];
+	unsigned long min, max;
+
+	(void)arg;
+	(void)smtp_escape(k, sizeof k, key, klen > 40 ? 40 : klen);
+	(void)snprintf(where, sizeof where, "rules %s: rule \"%s\": ",
+	    rulescdb, k);
+	if (value == NULL) {
+		(void)smtp_escape(v, sizeof v, var,
+		    strlen(var) > 40 ? 40 : strlen(var));
+		log_line("warning: %s\"%s\" is not D or +VAR=value: ignored",
+		    where, v);
+	} else if (strcmp(var, "EARLYTALKER_WAIT") == 0)
+		(void)check_wait(value, where, &min, &max);
+	else if (strcmp(var, "EARLYTALKER_OBSERVE") == 0)
+		check_observe(value, where);
+	return 0;
+}
+
+/*
+ * -n: check the configuration, without a client: the options (read by
+ * options()), the environment, the -x rules, each of them, the -c
+ * directory (written and removed as this user) and prog (found as
+ * execvp() would), each by the functions a run uses.  fd 0 is never
+ * touched.  Print the settings on fd 1, one "name value" a line, and
+ * warnings and fatal lines on fd 2 without a client's address; exit 0,
+ * or 111 if a run would fail for every client.
+ */
+static void
+check(char **argv)
+{
+	char prog[PATH_MAX], text[SMTP_TEXTMAX + 1], t[32], t2[32];
+	const char *marked = getenv("EARLYTALKER");
+	long nrules = 0;
+	int bad = 0;
+
+	log_init(PROG, "");
+	env_wait();
+	env_observe();
+	if (getenv("RELAYCLIENT") != NULL)
+		log_line("warning: RELAYCLIENT is set: every client is "
+		    "trusted, none is checked");
+	if (marked != NULL)
+		log_line("warning: EARLYTALKER is set: every client is %s",
+		    *marked == '\0' ? "exempt, none is checked" : "marked");
+	if (rulescdb != NULL)
+		nrules = rules_check(rulescdb, check_rule, NULL);
+	if (nrules < 0) {
+		log_fatal("unable to read rules %s: %s", rulescdb,
+		    nrules == -2 ? "not a cdb" : strerror(errno));
+		bad = 1;
+	}
+	if (cachedir != NULL && cache_check() == -1)
+		bad = 1;
+	if (prog_find(argv[0], prog, sizeof prog) == -1) {
+		log_fatal("unable to run %s: %s", argv[0], strerror(errno));
+		(void)snprintf(prog, sizeof prog, "%s", argv[0]);
+		bad = 1;
+	}
+	if (teaser != NULL)
+		smtp_text(text, sizeof text, teaser);
+	setting("observe", "%s", observe ? "yes" : "no");
+	(void)elapsed(t, sizeof t, (long long)wait_min);
+	(void)elapsed(t2, sizeof t2, (long long)wait_max);
+	setting("wait", "%s%s%s", t, wait_max != wait_min ? "-" : "",
+	    wait_max != wait_min ? t2 : "");
+	setting("action", "%s", defer ? "mark" : temporary ? "reject 421" :
+	    teaser != NULL ? "reject 550" : "reject 554");
+	setting("linger", "%s", elapsed(t, sizeof t, (long long)linger_ms));
+	setting("log", "%s", verbosity == 0 ? "quiet" : verbosity == 1 ?
+	    "default" : "verbose");
+	setting("teaser", "%s", teaser != NULL ? text : "-");
+	setting("cache", "%s", cachedir != NULL ? cachedir : "-");
+	setting("ttl", "%s", elapsed(t, sizeof t, (long long)ttl_ms));
+	setting("proxy", "%s", proxied() ? "yes" : "no");
+	setting("rules", "%s", rulescdb != NULL ? rulescdb : "-");
+	setting("prog", "%s", prog);
+	exit(bad ? 111 : 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -677,7 +880,10 @@ main(int argc, char **argv)
 	int cached;
 
 	argv = options(argc, argv);
+	if (checkonly)
+		check(argv);
 	client(ip, sizeof ip);
+	observing();
 	cached = known(argv, ip);
 	wait_ms = wait_for();
 

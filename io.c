@@ -2,6 +2,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -69,7 +70,8 @@ reply(const char *line)
 
 /*
  * Name the program and the client (ip must stay valid; NULL: peer_ip()
- * finds it when the first log line needs it).  The prefix is
+ * finds it when the first log line needs it; "": no client, as for -n,
+ * and the prefix is "PROG: " alone).  The prefix is
  * made by the first log line, not here: then printf's deep stack frames
  * stay untouched while earlytalker waits, and a waiting process holds
  * fewer stack pages (make bench counts them).
@@ -107,6 +109,8 @@ log_v(const char *prefix, const char *fmt, va_list ap)
 static const char *
 log_prefix(void)
 {
+	if (logprefix[0] == '\0' && logip != NULL && *logip == '\0')
+		(void)snprintf(logprefix, sizeof logprefix, "%s: ", logprog);
 	if (logprefix[0] == '\0') {
 		if (logip == NULL) {
 			peer_ip(logipbuf, sizeof logipbuf);
@@ -355,4 +359,88 @@ local_host(char *out, size_t n)
 	if (gethostname(out, n - 1) == -1 || out[0] == '\0')
 		(void)snprintf(out, n, "localhost");
 	smtp_text(out, n, out);
+}
+
+/* execvp()'s search path when $PATH is unset: glibc's, else musl's */
+#ifdef __GLIBC__
+#define DEFAULT_PATH "/bin:/usr/bin"
+#else
+#define DEFAULT_PATH "/usr/local/bin:/bin:/usr/bin"
+#endif
+
+/*
+ * -n: where execvp() would find prog, as it searches: a name with a
+ * slash as it is, else each directory of $PATH (an empty one is the
+ * current directory; without $PATH, the C library's default), the
+ * first regular file that we may execute.  The path
+ * into out; 0, or -1 with errno as execvp would leave it: EACCES if a
+ * file was found but none can be executed, else ENOENT (or the error of
+ * a name with a slash).
+ */
+int
+prog_find(const char *prog, char *out, size_t n)
+{
+	struct stat st;
+	const char *dirs = getenv("PATH"), *d, *end;
+	int denied = 0, k;
+
+	if (*prog == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
+	if (strchr(prog, '/') != NULL) {
+		if (stat(prog, &st) == -1)
+			return -1;
+		if (!S_ISREG(st.st_mode) || access(prog, X_OK) == -1) {
+			errno = EACCES;
+			return -1;
+		}
+		k = snprintf(out, n, "%s", prog);
+		if (k < 0 || (size_t)k >= n) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		return 0;
+	}
+	if (dirs == NULL)
+		dirs = DEFAULT_PATH;
+	for (d = dirs; ; d = end + 1) {
+		end = strchr(d, ':');
+		if (end == NULL)
+			end = d + strlen(d);
+		k = end == d ? snprintf(out, n, "%s", prog) :
+		    snprintf(out, n, "%.*s/%s", (int)(end - d), d, prog);
+		if (k >= 0 && (size_t)k < n && stat(out, &st) == 0) {
+			if (S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+				return 0;
+			denied = 1;
+		}
+		if (*end == '\0')
+			break;
+	}
+	errno = denied ? EACCES : ENOENT;
+	return -1;
+}
+
+/* -n: one setting, "name value", on fd 1. */
+void
+setting(const char *name, const char *fmt, ...)
+{
+	char buf[LOGMAX];
+	va_list ap;
+	size_t n;
+	int k;
+
+	k = snprintf(buf, sizeof buf - 1, "%s ", name);
+	n = k < 0 ? 0 : (size_t)k;
+	if (n >= sizeof buf - 1)
+		n = sizeof buf - 2;
+	va_start(ap, fmt);
+	k = vsnprintf(buf + n, sizeof buf - 1 - n, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
+	va_end(ap);
+	n += k < 0 ? 0 : (size_t)k;
+	if (n >= sizeof buf - 1)
+		n = sizeof buf - 2;
+	buf[n++] = '\n';
+	(void)write_all(1, buf, n);
 }

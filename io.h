@@ -44,5 +44,7 @@ int next_line(struct input *, struct smtp_line *, long long);
 void close_clean(void);
 char *elapsed(char *, size_t, long long);
 void local_host(char *, size_t);
+int prog_find(const char *, char *, size_t);
+void setting(const char *, const char *, ...) PRINTFLIKE(2, 3);
 
 #endif

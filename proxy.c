@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -177,12 +178,49 @@ tcpserver6(char *out, size_t n, const char *ip)
 }
 
 /*
+ * The instructions of one rule, data[0..len) with data[len] a NUL: a
+ * list of NUL-terminated instructions, as tcprules writes them and
+ * tcpserver reads them: "D" denies, and ends the list; "+VAR=value"
+ * sets a variable, each by set(VAR, value, arg); anything else is
+ * ignored, as tcpserver ignores it, after set(it, NULL, arg).  Returns
+ * 1 (allow), 0 (deny) or -1 if set() failed.
+ */
+static int
+rule_read(char *data, size_t len, int (*set)(const char *, const char *,
+    void *), void *arg)
+{
+	size_t i, j;
+	char *eq;
+
+	for (i = 0; i < len; i = j + 1) {
+		j = i + strlen(data + i);
+		if (data[i] == 'D')
+			return 0;
+		eq = data[i] == '+' ? strchr(data + i + 1, '=') : NULL;
+		if (eq != NULL) {
+			*eq = '\0';
+			if (set(data + i + 1, eq + 1, arg) == -1)
+				return -1;
+		} else if (set(data + i, NULL, arg) == -1)
+			return -1;
+	}
+	return 1;
+}
+
+/* rule_read()'s set for a client: into the environment */
+static int
+rule_setenv(const char *var, const char *value, void *arg)
+{
+	(void)arg;
+	return value == NULL ? 0 : setenv(var, value, 1);
+}
+
+/*
  * Apply the tcprules cdb at path to the client ip, as tcpserver -x does:
  * the address, then shorter and shorter prefixes ending in a dot (for
  * IPv6, in a colon), then the empty default; the first rule found
  * applies, empty or not; an IPv6 address in tcpserver's form
- * (tcpserver6()).  Its data is a list of NUL-terminated instructions:
- * "D" denies, "+VAR=value" sets a variable.  Returns 1
+ * (tcpserver6()).  Its instructions are read by rule_read().  Returns 1
  * (allow), 0 (deny), -1 if the cdb cannot be read (errno says why) or
  * -2 if it is no cdb.
  */
@@ -191,7 +229,7 @@ rules_apply(const char *path, const char *ip)
 {
 	char key[PROXY_ADDR + 1], *data;
 	uint32_t dpos = 0, len = 0;
-	size_t k = strlen(ip), i, j;
+	size_t k = strlen(ip);
 	char sep = strchr(ip, ':') != NULL ? ':' : '.';
 	int fd, found, e;
 
@@ -232,21 +270,110 @@ rules_apply(const char *path, const char *ip)
 		return found;
 	}
 	data[len] = '\0';
-	found = 1;
-	for (i = 0; i < len && found == 1; i = j + 1) {
-		j = i + strlen(data + i);
-		if (data[i] == 'D')
-			found = 0;
-		else if (data[i] == '+') {
-			char *eq = strchr(data + i + 1, '=');
-
-			if (eq != NULL) {
-				*eq = '\0';
-				if (setenv(data + i + 1, eq + 1, 1) == -1)
-					found = -1;
-			}
-		}
-	}
+	found = rule_read(data, len, rule_setenv, NULL);
 	free(data);
 	return found;
+}
+
+/* rules_check()'s rule, for rule_read()'s set: the key and the caller's
+ * function */
+struct rulecheck {
+	const char *key;
+	size_t klen;
+	int (*each)(const char *, size_t, const char *, const char *, void *);
+	void *arg;
+};
+
+static int
+rule_each(const char *var, const char *value, void *arg)
+{
+	const struct rulecheck *c = arg;
+
+	return c->each(c->key, c->klen, var, value, c->arg);
+}
+
+/*
+ * -n: read every rule of the cdb at path, as rules_apply() would read
+ * it for a client it applies to: the 256 hash tables must lie within the
+ * file, and the records (key length, data length, key, data) fill the
+ * space before the first table exactly.  Each rule is read by
+ * rule_read(), which calls each(key, klen, var, value, arg) for each of
+ * its instructions (value NULL: one that tcpserver ignores); each()
+ * returns 0, or -1 to stop.  Returns the number of
+ * rules, -1 if the cdb cannot be read (errno says why; EFBIG for a rule
+ * longer than RULES_DATAMAX) or -2 if it is no cdb.
+ */
+long
+rules_check(const char *path, int (*each)(const char *, size_t,
+    const char *, const char *, void *), void *arg)
+{
+	unsigned char head[2048], b[8];
+	struct rulecheck c;
+	struct stat st;
+	char *buf = NULL;
+	uint32_t pos, end, klen, dlen, tpos, tlen;
+	long n = 0;
+	size_t i;
+	int fd, r = 0, e;
+
+	c.each = each;
+	c.arg = arg;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		r = -1;
+	else if (st.st_size < (off_t)sizeof head ||
+	    (uintmax_t)st.st_size > UINT32_MAX)
+		r = -2;
+	else
+		r = readat(fd, head, sizeof head, 0);
+	end = r == 0 ? u32(head) : 0;
+	for (i = 0; r == 0 && i < sizeof head; i += 8) {
+		tpos = u32(head + i);
+		tlen = u32(head + i + 4);
+		if (tpos < end || tpos < sizeof head || tlen > 0x1fffffff ||
+		    (off_t)tpos + (off_t)tlen * 8 > st.st_size)
+			r = -2;
+	}
+	/* the rule and its key, NUL-terminated, one after the other */
+	if (r == 0 && (buf = malloc((size_t)RULES_DATAMAX + 2 +
+	    PROXY_KEYMAX + 1)) == NULL)
+		r = -1;
+	for (pos = sizeof head; r == 0 && pos < end; pos += 8 + klen + dlen) {
+		if (end - pos < 8 || (r = readat(fd, b, 8, pos)) != 0)
+			break;
+		klen = u32(b);
+		dlen = u32(b + 4);
+		if (klen > end - pos - 8 || dlen > end - pos - 8 - klen ||
+		    klen > PROXY_KEYMAX) {
+			r = -2;
+			break;
+		}
+		if (dlen > RULES_DATAMAX) {
+			errno = EFBIG;
+			r = -1;
+			break;
+		}
+		if ((r = readat(fd, (unsigned char *)buf, dlen, pos + 8 +
+		    klen)) != 0 || (r = readat(fd, (unsigned char *)buf +
+		    dlen + 1, klen, pos + 8)) != 0)
+			break;
+		buf[dlen] = '\0';
+		buf[dlen + 1 + klen] = '\0';
+		n++;
+		c.key = buf + dlen + 1;
+		c.klen = klen;
+		if (rule_read(buf, dlen, rule_each, &c) == -1) {
+			r = -1;
+			break;
+		}
+	}
+	if (r == 0 && pos != end)
+		r = -2;
+	e = errno;
+	free(buf);
+	(void)close(fd);
+	errno = e;
+	return r != 0 ? r : n;
 }

@@ -8,6 +8,9 @@
  *   -D seconds: the DATA check.  Run prog as a child on a socketpair and
  *     relay the session, following the protocol.  A client that sends
  *     anything after DATA before the 354 reply is refused.
+ * Observing (-o, or $EARLYTALKER_OBSERVE, which earlytalker -o sets): a
+ * marked client is logged as "observe: marked:" and handed to prog.
+ * With -n, check() reads what a run would read and runs nothing.
  */
 
 #include <sys/types.h>
@@ -15,6 +18,7 @@
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,7 +32,7 @@
 #include "version.h"
 
 #define PROG "earlytalker-wrap"
-#define USAGE "earlytalker-wrap [ -SVmpqtv ] [ -D seconds ] [ -T seconds ] " \
+#define USAGE "earlytalker-wrap [ -SVmnopqtv ] [ -D seconds ] [ -T seconds ] " \
 	"[ -h host ] prog [ arg ... ]"
 #define MAXERRORS 20		/* responder: error replies, then 421 */
 #define MAXCOMMANDS 100		/* responder: commands, then 421 */
@@ -52,9 +56,14 @@ static void finish(int, pid_t, const char *, int, long long) NORETURN;
 static void relay_die(const char *, int, pid_t) NORETURN;
 static void early(int, pid_t) NORETURN;
 static void lost(int, pid_t) NORETURN;
+static void check(char **) NORETURN;
 
 static int temporary;		/* 1: -t, 421 at DATA; 0: -p, 554 */
 static int mailreject;		/* 1: -m, refuse at MAIL; 0: at RCPT */
+static int observe;		/* 1: -o or $EARLYTALKER_OBSERVE: log each
+				 * decision as "observe:", carry out none */
+static int checkonly;		/* 1: -n, check the configuration, run
+				 * nothing */
 static int verbosity = 1;	/* 0 -q: errors; 1: decisions; 2 -v: all */
 static int datacheck;		/* 1: -D given */
 static int synccheck;		/* 1: -S, every synchronising command */
@@ -639,15 +648,14 @@ relay(char **argv)
 	    now_ms() + FLUSH_MS);
 }
 
-int
-main(int argc, char **argv)
+/* The options.  Returns prog and its arguments. */
+static char **
+options(int argc, char **argv)
 {
-	const char *marked;
-	char ip[300];
 	int opt;
 
 	opterr = 0;	/* usage() says what is wrong */
-	while ((opt = getopt(argc, argv, "+:D:ST:Vh:mpqtv")) != -1) {
+	while ((opt = getopt(argc, argv, "+:D:ST:Vh:mnopqtv")) != -1) {
 		switch (opt) {
 		case 'D':
 			if (smtp_seconds(optarg, 60000, &data_ms) == -1)
@@ -674,6 +682,8 @@ main(int argc, char **argv)
 			smtp_text(host, sizeof host, optarg);
 			break;
 		case 'm': mailreject = 1; break;
+		case 'n': checkonly = 1; break;
+		case 'o': observe = 1; break;
 		case 'p': temporary = 0; break;
 		case 'q': verbosity = 0; break;
 		case 't': temporary = 1; break;
@@ -685,6 +695,102 @@ main(int argc, char **argv)
 	argv += optind;
 	if (*argv == NULL)
 		usage(0, NULL, "no program to run");
+	return argv;
+}
+
+/*
+ * $EARLYTALKER_OBSERVE: present turns observing on, whatever it holds,
+ * as in earlytalker, which sets it empty for us when it observes; any
+ * other value warns.
+ */
+static void
+env_observe(void)
+{
+	const char *v = getenv("EARLYTALKER_OBSERVE");
+	char esc[4 * 20 + 1];
+
+	if (v == NULL)
+		return;
+	observe = 1;
+	if (*v == '\0')
+		return;
+	(void)smtp_escape(esc, sizeof esc, v, strlen(v) > 20 ? 20 : strlen(v));
+	log_line("warning: EARLYTALKER_OBSERVE \"%s\" is not empty: "
+	    "observing", esc);
+}
+
+/*
+ * A marked client, observed: log what the responder would refuse, once
+ * (it cannot know the sender and recipients without speaking SMTP), and
+ * hand the client to prog, without the mark.
+ */
+static void
+observed(char **argv, const char *marked)
+{
+	char text[SMTP_TEXTMAX + 1];
+	int perm = smtp_marked(text, sizeof text, marked);
+
+	if (verbosity > 0)
+		log_line("observe: marked: reject %s at %s",
+		    mailreject ? (perm ? "550 5.7.1" : "451 4.7.1") :
+		    (perm ? "550 5.7.1" : "450 4.7.1"),
+		    mailreject ? "MAIL" : "RCPT");
+	(void)unsetenv("EARLYTALKER");
+	run(argv);
+}
+
+/*
+ * -n: check the configuration, without a client: the options (read by
+ * options()), the environment and prog (found as execvp() would).  fd 0
+ * is never touched.  Print the settings on fd 1, one "name value" a
+ * line, and warnings and fatal lines on fd 2 without a client's
+ * address; exit 0, or 111 if prog cannot be run.
+ */
+static void
+check(char **argv)
+{
+	char prog[PATH_MAX], t[32];
+	const char *marked = getenv("EARLYTALKER");
+	int bad = 0;
+
+	log_init(PROG, "");
+	env_observe();
+	if (getenv("RELAYCLIENT") != NULL)
+		log_line("warning: RELAYCLIENT is set: every client is "
+		    "trusted, none is checked");
+	if (marked != NULL)
+		log_line("warning: EARLYTALKER is set: every client is %s",
+		    *marked == '\0' ? "exempt, none is checked" : "marked");
+	if (prog_find(argv[0], prog, sizeof prog) == -1) {
+		log_fatal("unable to run %s: %s", argv[0], strerror(errno));
+		(void)snprintf(prog, sizeof prog, "%s", argv[0]);
+		bad = 1;
+	}
+	if (host[0] == '\0')
+		local_host(host, sizeof host);
+	setting("observe", "%s", observe ? "yes" : "no");
+	setting("data", "%s", datacheck ? elapsed(t, sizeof t,
+	    (long long)data_ms) : "-");
+	setting("sync", "%s", synccheck ? "yes" : "no");
+	setting("action", "%s", temporary ? "reject 421" : "reject 554");
+	setting("responder", "%s", mailreject ? "MAIL" : "RCPT");
+	setting("session", "%s", elapsed(t, sizeof t, (long long)session_ms));
+	setting("host", "%s", host);
+	setting("log", "%s", verbosity == 0 ? "quiet" : verbosity == 1 ?
+	    "default" : "verbose");
+	setting("prog", "%s", prog);
+	exit(bad ? 111 : 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *marked;
+	char ip[300];
+
+	argv = options(argc, argv);
+	if (checkonly)
+		check(argv);
 
 	log_init(PROG, NULL);	/* the address, if a line needs it */
 	marked = getenv("EARLYTALKER");
@@ -693,6 +799,7 @@ main(int argc, char **argv)
 
 	peer_ip(ip, sizeof ip);
 	log_init(PROG, ip);
+	env_observe();
 	/* trusted or exempt: as earlytalker, no check */
 	if (getenv("RELAYCLIENT") != NULL) {
 		if (verbosity > 1)
@@ -705,6 +812,8 @@ main(int argc, char **argv)
 		run(argv);
 	}
 	if (marked != NULL) {
+		if (observe)
+			observed(argv, marked);
 		if (host[0] == '\0')
 			local_host(host, sizeof host);
 		responder(marked);
