@@ -444,6 +444,23 @@ relay_gone(struct relay *r)
 	relay_cdrop(r);
 }
 
+/*
+ * Observe mode, after a verdict: the relay takes it back and lets every
+ * byte pass both ways from here on, unread, what it held too.
+ */
+void
+relay_blind(struct relay *r)
+{
+	r->early = r->lost = 0;
+	r->blind = 1;
+	r->cs.mode = CS_BLIND;
+	r->holding = r->lenient = r->at354 = r->starttls = 0;
+	r->watching = -1;
+	r->c.ok = r->c.scanned = r->c.len;
+	r->p.ok = r->p.scanned = r->p.len;
+	relay_check(r);
+}
+
 /* Move the bytes written on out of a buffer's way. */
 void
 relay_compact(struct relay *r, struct rbuf *b)

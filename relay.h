@@ -86,6 +86,7 @@ size_t relay_owed(struct relay *);
 int relay_last(struct relay *, const char *);
 int relay_progeof(struct relay *);
 void relay_gone(struct relay *);
+void relay_blind(struct relay *);
 void relay_compact(struct relay *, struct rbuf *);
 void relay_cdrop(struct relay *);
 int relay_owes(const struct relay *);

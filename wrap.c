@@ -9,7 +9,8 @@
  *     relay the session, following the protocol.  A client that sends
  *     anything after DATA before the 354 reply is refused.
  * Observing (-o, or $EARLYTALKER_OBSERVE, which earlytalker -o sets): a
- * marked client is logged as "observe: marked:" and handed to prog.
+ * marked client is logged as "observe: marked:" and handed to prog; the
+ * relay logs its verdict after "observe: " and lets all pass from there.
  * With -n, check() reads what a run would read and runs nothing.
  */
 
@@ -403,22 +404,47 @@ relay_die(const char *what, int s, pid_t pid)
  * refuse, end the session and reap prog.  prog never sees the held line,
  * nor any byte that came after it.
  */
+/* The early line, after "observe: " when observing. */
 static void
-early(int s, pid_t pid)
+early_log(const char *pfx)
 {
-	char esc[4 * SMTP_SAMPLE + 1], t[32], what[40], line[100];
+	char esc[4 * SMTP_SAMPLE + 1], t[32];
 	size_t n = R.c.len - R.early_from, k;
-	long long deadline = now_ms() + FLUSH_MS;
-	struct pollfd p;
 
 	k = n < SMTP_SAMPLE ? n : SMTP_SAMPLE;
 	(void)smtp_escape(esc, sizeof esc, R.c.d + R.early_from, k);
 	if (verbosity > 0)
-		log_line("early at %s: %lu bytes after %s s: \"%s%s\": "
-		    "reject %s", R.early_at == RELAY_GREETING ? "greeting" :
-		    smtp_verbname(R.early_at), (unsigned long)n,
+		log_line("%searly at %s: %lu bytes after %s s: \"%s%s\": "
+		    "reject %s", pfx, R.early_at == RELAY_GREETING ?
+		    "greeting" : smtp_verbname(R.early_at), (unsigned long)n,
 		    elapsed(t, sizeof t, R.early_wait), esc,
 		    n > k ? "..." : "", temporary ? "421" : "554");
+}
+
+/* The first line of the reply that lost the thread, escaped, into esc
+ * (4 * SMTP_SAMPLE + 1 bytes). */
+static void
+lost_sample(char *esc)
+{
+	const char *eol;
+	size_t k = R.p.scanned - R.p.ok;
+
+	eol = memchr(R.p.d + R.p.ok, '\n', k);
+	if (eol != NULL)
+		k = (size_t)(eol - (R.p.d + R.p.ok)) + 1;
+	if (k > SMTP_SAMPLE)
+		k = SMTP_SAMPLE;
+	(void)smtp_escape(esc, 4 * SMTP_SAMPLE + 1, R.p.d + R.p.ok, k);
+}
+
+static void
+early(int s, pid_t pid)
+{
+	char what[40], line[100];
+	long long deadline = now_ms() + FLUSH_MS;
+	struct pollfd p;
+
+	early_log("");
 	if (R.early_at == V_DATA)
 		(void)snprintf(what, sizeof what, "the 354 response");
 	else if (R.early_at == RELAY_GREETING)
@@ -454,19 +480,11 @@ static void
 lost(int s, pid_t pid)
 {
 	char esc[4 * SMTP_SAMPLE + 1];
-	const char *eol;
-	size_t k = R.p.scanned - R.p.ok;
 	long long deadline = now_ms() + LOST_MS;
 	struct pollfd p;
 	ssize_t n = -1;
 
-	/* the reply's first line, before fill() moves the buffer */
-	eol = memchr(R.p.d + R.p.ok, '\n', k);
-	if (eol != NULL)
-		k = (size_t)(eol - (R.p.d + R.p.ok)) + 1;
-	if (k > SMTP_SAMPLE)
-		k = SMTP_SAMPLE;
-	(void)smtp_escape(esc, sizeof esc, R.p.d + R.p.ok, k);
+	lost_sample(esc);	/* before fill() moves the buffer */
 	drain(1, &R.p, deadline);	/* the whole replies before */
 	while (n != 0 && now_ms() < deadline) {
 		p.fd = s;
@@ -488,10 +506,26 @@ lost(int s, pid_t pid)
 	finish(s, pid, LOSTREPLY, 0, deadline);
 }
 
-/* After each step of the relay: a verdict ends the session. */
+/*
+ * After each step of the relay: a verdict ends the session.  When
+ * observing, it is logged after "observe: ", and the relay lets all pass,
+ * unread, to the end: the client goes on as without the relay.
+ */
 static void
 decide(int s, pid_t pid)
 {
+	char esc[4 * SMTP_SAMPLE + 1];
+
+	if (observe && R.early)
+		early_log("observe: ");
+	if (observe && R.lost) {
+		lost_sample(esc);
+		if (verbosity > 0)
+			log_line("observe: lost sync: %s: \"%s\": reject 421",
+			    R.lost_why, esc);
+	}
+	if (observe && (R.early || R.lost))
+		relay_blind(&R);
 	if (R.early)
 		early(s, pid);
 	if (R.lost)

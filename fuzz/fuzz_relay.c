@@ -744,7 +744,7 @@ static size_t sread;		/* S.out[sread, S.outlen): not read by it */
 static char tos[MAXSTREAM];	/* what the relay wrote to the server */
 static size_t toslen, tostaken;
 static long long now, step, srv_since;
-static int cin, ceof_seen, pin, shut, refused, lostsync, owes;
+static int cin, ceof_seen, pin, shut, refused, lostsync, owes, observe;
 
 /* The relay reads all the client has sent, as far as it has room. */
 static void
@@ -909,8 +909,9 @@ static void
 trace(void)
 {
 	fprintf(stderr, "server %d pipelining %d chunking %d; client %d; "
-	    "-S %d -D %lu ms; early %d at %d from %lu owed %lu; lost %d %s\n",
-	    S.kind, S.pipelining, S.chunking, C.kind, R.synccheck, R.data_ms,
+	    "-S %d -D %lu ms -o %d; early %d at %d from %lu owed %lu; "
+	    "lost %d %s\n", S.kind, S.pipelining, S.chunking, C.kind,
+	    R.synccheck, R.data_ms, observe,
 	    R.early, R.early_at, (unsigned long)R.early_from,
 	    (unsigned long)R.owed, R.lost, R.lost ? R.lost_why : "");
 	fprintf(stderr, "c %lu/%lu/%lu/%lu/%lu p %lu/%lu/%lu/%lu/%lu sread %lu "
@@ -972,6 +973,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	R.p.size = 128 + pick(4) * 128;
 	R.datacheck = 1;
 	R.synccheck = (int)pick(3) == 0;
+	observe = (int)pick(4) == 0;	/* -o */
 	R.data_ms = pick(3) * 500;
 	server_init(&S, kind, pl, ch);
 	now = 0;
@@ -992,6 +994,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)relay_client(&R, now);
 		} else
 			next = -1;
+		if (observe && (R.early || R.lost))
+			relay_blind(&R);	/* as wrap.c's decide() */
 		if (R.early) {
 			refuse();
 			break;
@@ -1066,12 +1070,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    "client got the server's bytes");
 	/* no message sent before its 354 is delivered */
 	for (i = 0; i < S.ndeliv; i++) {
-		if (S.d354[i] < 0)
-			continue;	/* BDAT */
+		if (S.d354[i] < 0 || observe)
+			continue;	/* BDAT; observing, all goes */
 		check(S.dstart[i] < C.sent, "delivery from what was sent");
 		check(S.d354[i] >= 1 && S.d354[i] <= C.n354 &&
 		    C.got354[S.d354[i] - 1] < when[S.dstart[i]],
 		    "a message sent before its 354 was delivered");
+	}
+	/* observing, nothing is refused, and a client that has said all
+	 * it will gets what the server would have said without the relay */
+	if (observe) {
+		check(!refused && !lostsync, "observe: refused");
+		check(C.rlen == S.outlen && memcmp(C.rbuf, S.out, S.outlen) == 0,
+		    "observe: the client got all the server said");
+		if (C.sent == C.len && S.mode == 3)
+			check(S.ndeliv == D.ndeliv && S.outlen == D.outlen &&
+			    memcmp(S.out, D.out, D.outlen) == 0,
+			    "observe: the session as without the relay");
 	}
 	/* a client that waits for every reply is never refused, and its
 	 * session goes as without the relay, to the end */
