@@ -24,11 +24,8 @@
 
 static const char *logprog = "?";	/* program name in log lines */
 static const char *logip;		/* the client's address, or NULL:
-					 * looked up by the first log line */
-static char logipbuf[PEER_IP];
+					 * each log line looks it up */
 static long logpid;			/* our pid when log_init ran */
-static char logprefix[PEER_IP + 100];	/* "PROG: IP pid N: ", or ""
-					 * until the first log line needs it */
 static int logsys = -1;			/* 1: log through syslog(3), fd 2
 					 * being the client; 0: to fd 2;
 					 * -1: not looked at yet */
@@ -80,10 +77,11 @@ reply(const char *line)
 
 /*
  * Name the program and the client (ip must stay valid; NULL: peer_ip()
- * finds it when the first log line needs it).  The prefix is
- * made by the first log line, not here: then printf's deep stack frames
- * stay untouched while earlytalker waits, and a waiting process holds
- * fewer stack pages (make bench counts them).
+ * finds it when a log line needs it).  Each line makes its prefix on its
+ * own stack, not here: then printf's deep stack frames stay untouched
+ * while earlytalker waits, and no buffer of it sits in the static data,
+ * which stays within one page.  A waiting process holds fewer pages so
+ * (make bench counts them).
  */
 void
 log_init(const char *prog, const char *ip)
@@ -91,7 +89,6 @@ log_init(const char *prog, const char *ip)
 	logprog = prog;
 	logip = ip;
 	logpid = (long)getpid();
-	logprefix[0] = '\0';
 }
 
 /*
@@ -100,7 +97,8 @@ log_init(const char *prog, const char *ip)
  * then the lines go to syslog(3), facility mail, tagged SYSLOG_TAG, as
  * etc/xinetd/earlytalker-smtpd's logger and the systemd unit tag them.
  * Exact: fd 2 is the socket of fd 0 when they have one inode.  Looked
- * at by the first line, not before: a waiting client costs nothing.
+ * at by the first line or log_pass_on(), never during the wait: a
+ * waiting client costs nothing.
  */
 static int
 log_syslog(void)
@@ -254,14 +252,23 @@ null:
 	}
 }
 
+/* A line: "PROG: IP pid N: ", then tag, then the text. */
 static void
-log_v(int prio, const char *prefix, const char *fmt, va_list ap)
+log_v(int prio, const char *tag, const char *fmt, va_list ap)
 {
-	char buf[LOGMAX];
+	char buf[LOGMAX], ip[PEER_IP];
+	const char *addr = logip;
 	size_t n;
 	int k;
 
-	k = snprintf(buf, sizeof buf - 1, "%s", prefix);
+	if (addr == NULL) {
+		peer_ip(ip, sizeof ip);
+		addr = ip;
+	}
+	if (logpid == 0)
+		logpid = (long)getpid();
+	k = snprintf(buf, sizeof buf - 1, "%s: %s pid %ld: %s", logprog, addr,
+	    logpid, tag);
 	n = k < 0 ? 0 : (size_t)k;
 	if (n >= sizeof buf - 1)
 		n = sizeof buf - 2;
@@ -274,23 +281,6 @@ log_v(int prio, const char *prefix, const char *fmt, va_list ap)
 	log_out(prio, buf, n);
 }
 
-/* "PROG: IP pid N: ", made once */
-static const char *
-log_prefix(void)
-{
-	if (logprefix[0] == '\0') {
-		if (logip == NULL) {
-			peer_ip(logipbuf, sizeof logipbuf);
-			logip = logipbuf;
-		}
-		if (logpid == 0)
-			logpid = (long)getpid();
-		(void)snprintf(logprefix, sizeof logprefix, "%s: %s pid %ld: ",
-		    logprog, logip, logpid);
-	}
-	return logprefix;
-}
-
 /* A line about this client: "PROG: IP pid N: " and the text. */
 void
 log_line(const char *fmt, ...)
@@ -298,8 +288,8 @@ log_line(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_v(strncmp(fmt, "warning:", 8) == 0 ? LOG_WARNING : LOG_INFO,
-	    log_prefix(), fmt, ap);
+	log_v(strncmp(fmt, "warning:", 8) == 0 ? LOG_WARNING : LOG_INFO, "",
+	    fmt, ap);
 	va_end(ap);
 }
 
@@ -307,12 +297,10 @@ log_line(const char *fmt, ...)
 void
 log_fatal(const char *fmt, ...)
 {
-	char prefix[sizeof logprefix + 8];
 	va_list ap;
 
-	(void)snprintf(prefix, sizeof prefix, "%sfatal: ", log_prefix());
 	va_start(ap, fmt);
-	log_v(LOG_ERR, prefix, fmt, ap);
+	log_v(LOG_ERR, "fatal: ", fmt, ap);
 	va_end(ap);
 }
 
