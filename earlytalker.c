@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -116,8 +117,8 @@ unavailable(void)
  * RFC 5321 section 3.1 or the 421 of section 3.8, in place of the
  * greeting; after a teaser first is NULL and the 220 that finishes the
  * greeting opens instead.  Then each command line gets each, until QUIT,
- * the -l linger, LINGER_QUIET_MS of silence or MAXREPLIES.  A 421
- * closes.  Close cleanly, exit 0.
+ * the -l linger, a silence (LINGER_QUIET_MS and two round trips) or
+ * MAXREPLIES.  A 421 closes.  Close cleanly, exit 0.
  */
 static void
 reject(const char *first, const char *text, const char *each)
@@ -125,10 +126,13 @@ reject(const char *first, const char *text, const char *each)
 	char buf[SMTP_TEXTMAX + 16];
 	struct input in;
 	struct smtp_line l;
-	long long deadline, quiet;
-	int replies = 1, st;
+	long long deadline, quiet, silence;
+	int replies = 1, st, one = 1;
 
 	(void)signal(SIGPIPE, SIG_IGN);	/* no exec follows */
+	/* each reply goes out as it is written, not a round trip later
+	 * behind the one before: a far client has its 503 with its 554 */
+	(void)setsockopt(1, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (first != NULL) {
 		(void)snprintf(buf, sizeof buf, "%s %s", first, text);
 		if (reply(buf) == -1 || first[0] == '4' || linger_ms == 0)
@@ -138,12 +142,14 @@ reject(const char *first, const char *text, const char *each)
 	memset(&in, 0, sizeof in);
 	memset(&l, 0, sizeof l);
 	deadline = now_ms() + (long long)linger_ms;
+	/* a client that has its answer and says nothing more for
+	 * LINGER_QUIET_MS, and the round trips its answer takes, has gone
+	 * quiet: it holds a slot for nothing.  One that answers the 554
+	 * with QUIT has done so by then, near or far, or it meets
+	 * close_clean()'s drain. */
+	silence = silence_ms(LINGER_QUIET_MS);
 	while (replies < MAXREPLIES) {
-		/* a client that has its answer and says nothing more for
-		 * LINGER_QUIET_MS has gone quiet: it holds a slot for
-		 * nothing.  One that answers the 554 with QUIT has done so
-		 * by then, or it meets close_clean()'s drain. */
-		quiet = now_ms() + LINGER_QUIET_MS;
+		quiet = now_ms() + silence;
 		st = next_line(&in, &l, quiet < deadline ? quiet : deadline);
 		if (st != LINE_OK && st != LINE_LONG)
 			break;
@@ -164,6 +170,7 @@ done:
 static void
 run(char **argv)
 {
+	log_pass_on();	/* prog's fd 2 is never the client */
 	(void)execvp(argv[0], argv);
 	log_fatal("unable to run %s: %s", argv[0], strerror(errno));
 	unavailable();
@@ -226,7 +233,8 @@ draw_wait(unsigned long min, unsigned long max)
 /*
  * The pass cache file of this client, dir/ADDR, with ADDR the address in
  * its canonical form: only an address that inet_pton() takes becomes a
- * file name, so no client can name another file.  -1 if there is none.
+ * file name, so no client can name another file.  0; or -1, with a
+ * warning, if there is none: the client is served without the cache.
  */
 static int
 cache_name(char *out, size_t n, const char *ip)
@@ -236,10 +244,19 @@ cache_name(char *out, size_t n, const char *ip)
 	int af = strchr(ip, ':') != NULL ? AF_INET6 : AF_INET, k;
 
 	if (inet_pton(af, ip, bin) != 1 ||
-	    inet_ntop(af, bin, canon, sizeof canon) == NULL)
+	    inet_ntop(af, bin, canon, sizeof canon) == NULL) {
+		log_line("warning: unable to use pass cache %s: the "
+		    "client's address %s is no IP address", cachedir, ip);
 		return -1;
+	}
 	k = snprintf(out, n, "%s/%s", cachedir, canon);
-	return k < 0 || (size_t)k >= n ? -1 : 0;
+	if (k < 0 || (size_t)k >= n) {	/* the name cut, the reason kept */
+		log_line("warning: unable to use pass cache %.100s%s: %s",
+		    cachedir, strlen(cachedir) > 100 ? "..." : "",
+		    strerror(ENAMETOOLONG));
+		return -1;
+	}
+	return 0;
 }
 
 /* Did this client pass within the TTL?  Its file's mtime says when. */
@@ -577,7 +594,11 @@ known(char **argv, const char *ip)
 	}
 	if (cachedir != NULL && !proxylocal) {
 		path = malloc((size_t)2 * PATH_MAX);
-		cached = path == NULL ? -1 : cache_name(path, PATH_MAX, ip);
+		if (path == NULL)
+			log_line("warning: unable to use pass cache %s: out of "
+			    "memory", cachedir);
+		else
+			cached = cache_name(path, PATH_MAX, ip);
 		if (cached == 0 && cache_fresh()) {
 			if (verbosity > 1)
 				log_line("skip: cached");

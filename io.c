@@ -3,14 +3,19 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,11 +24,13 @@
 
 static const char *logprog = "?";	/* program name in log lines */
 static const char *logip;		/* the client's address, or NULL:
-					 * looked up by the first log line */
-static char logipbuf[PEER_IP];
+					 * each log line looks it up */
 static long logpid;			/* our pid when log_init ran */
-static char logprefix[PEER_IP + 100];	/* "PROG: IP pid N: ", or ""
-					 * until the first log line needs it */
+static int logsys = -1;			/* 1: log through syslog(3), fd 2
+					 * being the client; 0: to fd 2;
+					 * -1: not looked at yet */
+static int logpassed;			/* 1: log_pass_on() made fd 2 a
+					 * pipe to a logger */
 
 /* Milliseconds on the monotonic clock: immune to clock steps. */
 long long
@@ -70,11 +77,12 @@ reply(const char *line)
 
 /*
  * Name the program and the client (ip must stay valid; NULL: peer_ip()
- * finds it when the first log line needs it; "": no client, as for -n,
- * and the prefix is "PROG: " alone).  The prefix is
- * made by the first log line, not here: then printf's deep stack frames
- * stay untouched while earlytalker waits, and a waiting process holds
- * fewer stack pages (make bench counts them).
+ * finds it when a log line needs it; "": no client, as for -n, and the
+ * prefix is "PROG: " alone).  Each line makes its prefix on its
+ * own stack, not here: then printf's deep stack frames stay untouched
+ * while earlytalker waits, and no buffer of it sits in the static data,
+ * which stays within one page.  A waiting process holds fewer pages so
+ * (make bench counts them).
  */
 void
 log_init(const char *prog, const char *ip)
@@ -82,17 +90,189 @@ log_init(const char *prog, const char *ip)
 	logprog = prog;
 	logip = ip;
 	logpid = (long)getpid();
-	logprefix[0] = '\0';
 }
 
+/*
+ * Is fd 2 the client?  inetd and xinetd give the server the connection
+ * as fd 0, fd 1 and fd 2, so a log line on fd 2 would reach the client:
+ * then the lines go to syslog(3), facility mail, tagged SYSLOG_TAG, as
+ * etc/xinetd/earlytalker-smtpd's logger and the systemd unit tag them.
+ * Exact: fd 2 is the socket of fd 0 when they have one inode.  Looked
+ * at by the first line or log_pass_on(), never during the wait: a
+ * waiting client costs nothing.
+ */
+static int
+log_syslog(void)
+{
+	struct stat s0, s2;
+
+	if (logsys == -1) {
+		logsys = fstat(0, &s0) == 0 && fstat(2, &s2) == 0 &&
+		    S_ISSOCK(s0.st_mode) && S_ISSOCK(s2.st_mode) &&
+		    s0.st_dev == s2.st_dev && s0.st_ino == s2.st_ino;
+		if (logsys)
+			openlog(SYSLOG_TAG, 0, LOG_MAIL);
+	}
+	return logsys;
+}
+
+/* One line, its newline at buf[n - 1], to fd 2 in one write, or as one
+ * syslog message at priority prio. */
 static void
-log_v(const char *prefix, const char *fmt, va_list ap)
+log_out(int prio, char *buf, size_t n)
+{
+	if (log_syslog()) {
+		buf[n - 1] = '\0';
+		syslog(prio, "%s", buf);
+		buf[n - 1] = '\n';
+	} else
+		(void)write_all(2, buf, n);	/* one write: lines never mix */
+}
+
+/* A line that another program wrote: its priority by its words. */
+static int
+log_prio(const char *line)
+{
+	if (strstr(line, ": fatal: ") != NULL)
+		return LOG_ERR;
+	if (strstr(line, ": warning: ") != NULL)
+		return LOG_WARNING;
+	return LOG_INFO;
+}
+
+/* The logger of log_pass_on(): each line read on fd 0 as one syslog
+ * message, a line longer than LOGMAX in pieces, until end of file. */
+static void
+logger(void)
 {
 	char buf[LOGMAX];
+	size_t len = 0, start, k;
+	ssize_t r;
+
+	for (;;) {
+		r = read(0, buf + len, sizeof buf - 1 - len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		start = 0;
+		for (k = 0; k < len; k++)
+			if (buf[k] == '\n') {
+				buf[k] = '\0';
+				syslog(log_prio(buf + start), "%s", buf + start);
+				start = k + 1;
+			}
+		if (start == 0 && len == sizeof buf - 1) {	/* too long */
+			buf[len] = '\0';
+			syslog(log_prio(buf), "%s", buf);
+			start = len;
+		}
+		len -= start;
+		memmove(buf, buf + start, len);
+	}
+	if (len > 0) {
+		buf[len] = '\0';
+		syslog(log_prio(buf), "%s", buf);
+	}
+	_exit(0);
+}
+
+/*
+ * Before an exec, or a fork of prog: when the log goes to syslog because
+ * fd 2 is the client, give the programs after us a fd 2 that goes there
+ * too, never to the client: a pipe to a logger, a process of its own
+ * (forked twice, so that init reaps it, never prog) that sends each line
+ * to syslog as etc/xinetd/earlytalker-smtpd's logger does, until the
+ * last program holding the pipe ends.  The next program's log lines
+ * (earlytalker-wrap's, qmail-smtpd's, mailfront's) so reach syslog.  If
+ * the pipe cannot be made, fd 2 becomes /dev/null, with a warning.
+ */
+void
+log_pass_on(void)
+{
+	pid_t pid;
+	int p[2], fd, st;
+
+	if (logpassed || !log_syslog())
+		return;
+	logpassed = 1;
+	if (pipe(p) == -1)
+		goto null;
+	pid = fork();
+	if (pid == 0) {
+		pid = fork();
+		if (pid != 0)
+			_exit(pid == -1 ? 111 : 0);
+		/* the logger: the pipe on fd 0; the client's socket
+		 * closed, so that the client sees prog's close */
+		fd = open("/dev/null", O_RDWR);
+		if (dup2(p[0], 0) == -1)
+			_exit(111);
+		if (fd != -1) {
+			(void)dup2(fd, 1);
+			(void)dup2(fd, 2);
+		} else {
+			(void)close(1);
+			(void)close(2);
+		}
+		if (fd > 2)
+			(void)close(fd);
+		(void)close(p[0]);
+		(void)close(p[1]);
+		logger();
+	}
+	if (pid == -1) {
+		st = errno;
+		(void)close(p[0]);
+		(void)close(p[1]);
+		errno = st;
+		goto null;
+	}
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR) {
+			st = -1;
+			break;
+		}
+	(void)close(p[0]);
+	if (st != 0 || dup2(p[1], 2) == -1) {
+		(void)close(p[1]);
+		if (st != 0)
+			errno = EAGAIN;	/* no process for the logger */
+		goto null;
+	}
+	(void)close(p[1]);
+	return;
+null:
+	log_line("warning: unable to pass the log on to syslog: %s: the "
+	    "next program's fd 2 is /dev/null", strerror(errno));
+	fd = open("/dev/null", O_WRONLY);
+	if (fd != -1 && fd != 2) {
+		(void)dup2(fd, 2);
+		(void)close(fd);
+	}
+}
+
+/* A line: "PROG: IP pid N: ", then tag, then the text. */
+static void
+log_v(int prio, const char *tag, const char *fmt, va_list ap)
+{
+	char buf[LOGMAX], ip[PEER_IP];
+	const char *addr = logip;
 	size_t n;
 	int k;
 
-	k = snprintf(buf, sizeof buf - 1, "%s", prefix);
+	if (addr == NULL) {
+		peer_ip(ip, sizeof ip);
+		addr = ip;
+	}
+	if (logpid == 0)
+		logpid = (long)getpid();
+	if (*addr == '\0')	/* no client, as for -n */
+		k = snprintf(buf, sizeof buf - 1, "%s: %s", logprog, tag);
+	else
+		k = snprintf(buf, sizeof buf - 1, "%s: %s pid %ld: %s",
+		    logprog, addr, logpid, tag);
 	n = k < 0 ? 0 : (size_t)k;
 	if (n >= sizeof buf - 1)
 		n = sizeof buf - 2;
@@ -102,26 +282,7 @@ log_v(const char *prefix, const char *fmt, va_list ap)
 	if (n >= sizeof buf - 1)
 		n = sizeof buf - 2;
 	buf[n++] = '\n';
-	(void)write_all(2, buf, n);	/* one write: lines never mix */
-}
-
-/* "PROG: IP pid N: ", made once */
-static const char *
-log_prefix(void)
-{
-	if (logprefix[0] == '\0' && logip != NULL && *logip == '\0')
-		(void)snprintf(logprefix, sizeof logprefix, "%s: ", logprog);
-	if (logprefix[0] == '\0') {
-		if (logip == NULL) {
-			peer_ip(logipbuf, sizeof logipbuf);
-			logip = logipbuf;
-		}
-		if (logpid == 0)
-			logpid = (long)getpid();
-		(void)snprintf(logprefix, sizeof logprefix, "%s: %s pid %ld: ",
-		    logprog, logip, logpid);
-	}
-	return logprefix;
+	log_out(prio, buf, n);
 }
 
 /* A line about this client: "PROG: IP pid N: " and the text. */
@@ -131,7 +292,8 @@ log_line(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_v(log_prefix(), fmt, ap);
+	log_v(strncmp(fmt, "warning:", 8) == 0 ? LOG_WARNING : LOG_INFO, "",
+	    fmt, ap);
 	va_end(ap);
 }
 
@@ -139,12 +301,10 @@ log_line(const char *fmt, ...)
 void
 log_fatal(const char *fmt, ...)
 {
-	char prefix[sizeof logprefix + 8];
 	va_list ap;
 
-	(void)snprintf(prefix, sizeof prefix, "%sfatal: ", log_prefix());
 	va_start(ap, fmt);
-	log_v(prefix, fmt, ap);
+	log_v(LOG_ERR, "fatal: ", fmt, ap);
 	va_end(ap);
 }
 
@@ -173,12 +333,12 @@ die_usage(const char *prog, const char *usage, int opt, const char *val,
 			k = snprintf(buf, sizeof buf, "%s: usage: -%c %s: %s\n",
 			    prog, opt, *val == '\0' ? "\"\"" : esc, why);
 		if (k > 0)
-			(void)write_all(2, buf, (size_t)k < sizeof buf ?
+			log_out(LOG_ERR, buf, (size_t)k < sizeof buf ?
 			    (size_t)k : sizeof buf - 1);
 	}
 	k = snprintf(buf, sizeof buf, "%s: usage: %s\n", prog, usage);
 	if (k > 0)
-		(void)write_all(2, buf, (size_t)k < sizeof buf ? (size_t)k :
+		log_out(LOG_ERR, buf, (size_t)k < sizeof buf ? (size_t)k :
 		    sizeof buf - 1);
 	exit(100);
 }
@@ -330,6 +490,43 @@ close_clean(void)
 		if (r > 0)
 			quiet = now_ms() + DRAIN_QUIET_MS;
 	}
+}
+
+/*
+ * The silence after a reply that tells a client has gone quiet: base
+ * milliseconds, plus two round trips to the client, each counted up to
+ * RTT_MAX_MS.  One round trip takes the reply out and brings the
+ * client's answer back; the second allows for as much again: a queue on
+ * the way, a client slow to answer.  A nearby client gets base alone.
+ *
+ * The round trip is the kernel's, measured on fd 0 (Linux TCP_INFO,
+ * tcpi_rtt, smoothed, in microseconds: the handshake gives the first
+ * sample, each ACK refines it).  Without a measure, base: another system
+ * than Linux, fd 0 no TCP socket (a pipe, a UNIX socket), no sample
+ * yet.  Linux's struct tcp_info is hidden by -D_POSIX_C_SOURCE, but its
+ * layout is a fixed ABI (<linux/tcp.h>): 8 bytes of state, then 32-bit
+ * fields, tcpi_rtt at byte TCPI_RTT.  TCP_INFO itself is defined by
+ * glibc's and musl's <netinet/tcp.h> alike.
+ */
+long long
+silence_ms(long long base)
+{
+#if defined(__linux__) && defined(TCP_INFO)
+#define TCPI_RTT 68
+	unsigned char info[TCPI_RTT + 4];
+	socklen_t len = sizeof info;
+	uint32_t us;
+
+	if (getsockopt(0, IPPROTO_TCP, TCP_INFO, info, &len) == -1 ||
+	    len < sizeof info)
+		return base;
+	memcpy(&us, info + TCPI_RTT, sizeof us);
+	if (us > RTT_MAX_MS * 1000)
+		us = RTT_MAX_MS * 1000;
+	return base + 2 * (long long)((us + 999) / 1000);
+#else
+	return base;
+#endif
 }
 
 /* Milliseconds as "S.mmm" seconds, into buf. */

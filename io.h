@@ -19,6 +19,8 @@
 #define PEER_IP 300		/* a client's address, as text */
 #define DRAIN_MS 1000		/* input drained after the last reply, at most */
 #define DRAIN_QUIET_MS 150	/* the drain ends after this much silence */
+#define RTT_MAX_MS 1000		/* silence_ms() counts a round trip up to */
+#define SYSLOG_TAG "earlytalker"	/* syslog's tag, for both programs */
 
 /* Client input with a buffer, for line reads. */
 struct input {
@@ -36,6 +38,7 @@ int reply(const char *);
 void log_init(const char *, const char *);
 void log_line(const char *, ...) PRINTFLIKE(1, 2);
 void log_fatal(const char *, ...) PRINTFLIKE(1, 2);
+void log_pass_on(void);
 void die_usage(const char *, const char *, int, const char *, const char *)
     NORETURN;
 int addr_text(const void *, char *, size_t, unsigned int *);
@@ -43,6 +46,7 @@ void peer_ip(char *, size_t);
 int next_line(struct input *, struct smtp_line *, long long);
 void close_clean(void);
 char *elapsed(char *, size_t, long long);
+long long silence_ms(long long);
 void local_host(char *, size_t);
 int prog_find(const char *, char *, size_t);
 void setting(const char *, const char *, ...) PRINTFLIKE(2, 3);

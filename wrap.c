@@ -34,9 +34,8 @@
 
 #define PROG "earlytalker-wrap"
 #define USAGE "earlytalker-wrap [ -SVmnopqtv ] [ -D seconds ] [ -T seconds ] " \
-	"[ -h host ] prog [ arg ... ]"
-#define MAXERRORS 20		/* responder: error replies, then 421 */
-#define MAXCOMMANDS 100		/* responder: commands, then 421 */
+	"[ -h host ] [ -i seconds ] prog [ arg ... ]"
+#define MAXCOMMANDS 20		/* responder: commands, then 421 */
 #define CBUF 262144		/* relay: bytes buffered from the client */
 #define PBUF 65536		/* relay: bytes buffered from prog */
 #define FLUSH_MS 5000		/* relay: wait for replies owed, at the end */
@@ -70,6 +69,8 @@ static int datacheck;		/* 1: -D given */
 static int synccheck;		/* 1: -S, every synchronising command */
 static unsigned long data_ms;	/* -D, 0..60000 */
 static unsigned long session_ms = 60000;	/* -T, 1000..3600000 */
+static unsigned long idle_ms = 500;	/* -i, 100..3600000: silence after
+					 * a reply, before the round trips */
 static char host[SMTP_TEXTMAX + 1];	/* our name in replies */
 
 /* Say what is wrong with the options, then how to use them; exit 100. */
@@ -94,6 +95,7 @@ die_temp(const char *what)
 static void
 run(char **argv)
 {
+	log_pass_on();	/* prog's fd 2 is never the client */
 	(void)execvp(argv[0], argv);
 	log_fatal("unable to run %s: %s", argv[0], strerror(errno));
 	(void)signal(SIGPIPE, SIG_IGN);
@@ -113,7 +115,11 @@ bye(const char *line)
 /*
  * The responder.  Greets, accepts HELO, EHLO and MAIL, and refuses every
  * recipient with the text of $EARLYTALKER (or the sender, with -m).
- * Bounded: MAXERRORS error replies, MAXCOMMANDS commands, -T seconds.
+ * Bounded: MAXCOMMANDS commands, -T seconds, and after each reply a
+ * silence of -i seconds and two round trips (silence_ms()): a client
+ * that has gone quiet is let go, a far one that answers is not.  As in
+ * postscreen, whose limit of 20 commands this is, every mail is refused
+ * here, so junk and errors need no bound of their own.
  */
 static void
 responder(const char *marked)
@@ -123,8 +129,8 @@ responder(const char *marked)
 	const char *code, *mailcode, *arg, *addr;
 	struct input in;
 	struct smtp_line l;
-	long long deadline = now_ms() + (long long)session_ms;
-	int commands = 0, errors = 0, havemail = 0, st, err;
+	long long deadline = now_ms() + (long long)session_ms, quiet;
+	int commands = 0, havemail = 0, st, err;
 	size_t n;
 
 	(void)signal(SIGPIPE, SIG_IGN);	/* no exec follows */
@@ -145,18 +151,17 @@ responder(const char *marked)
 	for (;;) {
 		(void)snprintf(buf, sizeof buf,
 		    "421 4.7.0 %s closing connection", host);
-		if (errors >= MAXERRORS || commands >= MAXCOMMANDS)
+		if (commands >= MAXCOMMANDS)
 			bye(buf);
-		st = next_line(&in, &l, deadline);
+		quiet = now_ms() + silence_ms((long long)idle_ms);
+		st = next_line(&in, &l, quiet < deadline ? quiet : deadline);
 		if (st == IN_TIMEOUT)
 			bye(buf);
 		if (st != LINE_OK && st != LINE_LONG)
 			exit(0);	/* the client left */
 		commands++;
-		err = 1;
 		if (st == LINE_LONG) {
 			(void)reply("500 5.5.2 Line too long");
-			errors++;
 			continue;
 		}
 		switch (smtp_verb(l.buf, l.len, &arg)) {
@@ -175,8 +180,7 @@ responder(const char *marked)
 			break;
 		case V_MAIL:
 			if (havemail) {	/* the log keeps the first sender */
-				(void)reply("503 5.5.1 Nested MAIL command");
-				errors++;
+				err = reply("503 5.5.1 Nested MAIL command");
 				break;
 			}
 			addr = smtp_addr(arg, &n);
@@ -184,8 +188,7 @@ responder(const char *marked)
 			if (mailreject) {
 				(void)snprintf(buf, sizeof buf, "%s %s",
 				    mailcode, text);
-				(void)reply(buf);
-				errors++;
+				err = reply(buf);
 				if (verbosity > 0)
 					log_line("reject: helo=<%s> from=<%s>:"
 					    " %s", helo, from, mailcode);
@@ -196,22 +199,19 @@ responder(const char *marked)
 			break;
 		case V_RCPT:
 			if (!havemail) {
-				(void)reply("503 5.5.1 MAIL first");
-				errors++;
+				err = reply("503 5.5.1 MAIL first");
 				break;
 			}
 			addr = smtp_addr(arg, &n);
 			(void)smtp_escape(to, sizeof to, addr, n);
 			(void)snprintf(buf, sizeof buf, "%s %s", code, text);
-			(void)reply(buf);
-			errors++;
+			err = reply(buf);
 			if (verbosity > 0)
 				log_line("reject: helo=<%s> from=<%s> to=<%s>: "
 				    "%s", helo, from, to, code);
 			break;
 		case V_DATA:
-			(void)reply("503 5.5.1 No valid recipients");
-			errors++;
+			err = reply("503 5.5.1 No valid recipients");
 			break;
 		case V_BDAT:	/* its chunk cannot be told from commands */
 			bye("503 5.5.1 No valid recipients");
@@ -233,16 +233,13 @@ responder(const char *marked)
 			err = reply("214 2.0.0 See RFC 5321");
 			break;
 		case V_STARTTLS:
-			(void)reply("454 4.7.0 TLS not available");
-			errors++;
+			err = reply("454 4.7.0 TLS not available");
 			break;
 		case V_AUTH: case V_ETRN: case V_EXPN:
-			(void)reply("502 5.5.1 Command not implemented");
-			errors++;
+			err = reply("502 5.5.1 Command not implemented");
 			break;
 		default:
-			(void)reply("502 5.5.2 Command not recognized");
-			errors++;
+			err = reply("502 5.5.2 Command not recognized");
 		}
 		if (err == -1)
 			exit(0);	/* the client left */
@@ -689,7 +686,7 @@ options(int argc, char **argv)
 	int opt;
 
 	opterr = 0;	/* usage() says what is wrong */
-	while ((opt = getopt(argc, argv, "+:D:ST:Vh:mnopqtv")) != -1) {
+	while ((opt = getopt(argc, argv, "+:D:ST:Vh:i:mnopqtv")) != -1) {
 		switch (opt) {
 		case 'D':
 			if (smtp_seconds(optarg, 60000, &data_ms) == -1)
@@ -714,6 +711,12 @@ options(int argc, char **argv)
 				usage(opt, optarg,
 				    "looks like an option, not a host name");
 			smtp_text(host, sizeof host, optarg);
+			break;
+		case 'i':
+			if (smtp_seconds(optarg, 3600000, &idle_ms) == -1 ||
+			    idle_ms < 100)
+				usage(opt, optarg,
+				    "not seconds from 0.1 to 3600");
 			break;
 		case 'm': mailreject = 1; break;
 		case 'n': checkonly = 1; break;
@@ -809,6 +812,7 @@ check(char **argv)
 	setting("action", "%s", temporary ? "reject 421" : "reject 554");
 	setting("responder", "%s", mailreject ? "MAIL" : "RCPT");
 	setting("session", "%s", elapsed(t, sizeof t, (long long)session_ms));
+	setting("idle", "%s", elapsed(t, sizeof t, (long long)idle_ms));
 	setting("host", "%s", host);
 	setting("log", "%s", verbosity == 0 ? "quiet" : verbosity == 1 ?
 	    "default" : "verbose");
@@ -852,5 +856,6 @@ main(int argc, char **argv)
 			local_host(host, sizeof host);
 		responder(marked);
 	}
+	log_pass_on();	/* prog's fd 2 is never the client */
 	relay(argv);
 }
