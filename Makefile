@@ -102,6 +102,15 @@ bench/floor: load bench/floor.o
 bench/copy: load bench/copy.o
 	./load bench/copy bench/copy.o
 
+fuzz/client.o: compile fuzz/client.c fuzz/client.h
+	./compile -o fuzz/client.o fuzz/client.c
+
+fuzz/streams.o: compile fuzz/streams.c fuzz/client.h
+	./compile -o fuzz/streams.o fuzz/streams.c
+
+fuzz/streams: load fuzz/streams.o fuzz/client.o
+	./load fuzz/streams fuzz/streams.o fuzz/client.o
+
 check: it
 	./test
 
@@ -166,14 +175,14 @@ bench: bench/load
 	PEERS='$(PEERS)' BENCH_QUICK='$(BENCH_QUICK)' sh bench/run
 
 fuzz_smtp: fuzz/fuzz_smtp.c smtp.c smtp.h
-	$(CLANG) -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -I. \
+	$(CLANG) -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -I. -Ifuzz \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -o fuzz_smtp fuzz/fuzz_smtp.c smtp.c
 
-fuzz_relay: fuzz/fuzz_relay.c relay.c relay.h smtp.c smtp.h
-	$(CLANG) -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -I. \
+fuzz_relay: fuzz/fuzz_relay.c fuzz/client.c fuzz/client.h relay.c relay.h smtp.c smtp.h
+	$(CLANG) -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -I. -Ifuzz \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o fuzz_relay fuzz/fuzz_relay.c relay.c smtp.c
+	    -o fuzz_relay fuzz/fuzz_relay.c fuzz/client.c relay.c smtp.c
 
 # each harness gets FUZZTIME seconds
 fuzz: fuzz_smtp fuzz_relay
