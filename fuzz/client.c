@@ -3,9 +3,10 @@
  * spellings, bodies with strict and lenient ends and smuggled commands,
  * BDAT, RSET, NOOP, STARTTLS, QUIT; and where it waits for replies
  * (polite: for every one; pipelining: where RFC 2920 says; a bot: never).
- * Deliverable to a real server: senders at example.org, recipients at
- * example.net, and a token line at the start of each message, smuggled
- * or not, so that a delivery names the message it came from. */
+ * Deliverable to a real server: senders at example.org (the stream's
+ * tag, TAG.s for a smuggled message), recipients at example.net, and a
+ * token line at the start of each message, smuggled or not, so that a
+ * delivery names the stream and the message it came from. */
 
 #include <stdio.h>
 #include <string.h>
@@ -117,8 +118,10 @@ body(struct client *c)
 		else if (k == 13)
 			puts_(c, "\r\n..\r\n");
 		else if (k == 14) {
-			puts_(c, "\n.\nMAIL FROM:<s@example.org>\r\n"
-			    "RCPT TO:<t@example.net>\r\nDATA\r\n");
+			(void)snprintf(t, sizeof t, "\n.\nMAIL FROM:<%s.s@"
+			    "example.org>\r\n", c->tag != NULL ? c->tag : "s");
+			puts_(c, t);
+			puts_(c, "RCPT TO:<t@example.net>\r\nDATA\r\n");
 			token(c, 0, 1, t, sizeof t);
 			puts_(c, t);
 			puts_(c, "smuggled\r\n.\r\n");
@@ -129,8 +132,18 @@ body(struct client *c)
 	}
 }
 
-#define MAILFROM "MAIL FROM:<a@example.org>\r\n"
 #define RCPTTO "RCPT TO:<c@example.net>\r\n"
+
+/* MAIL, its sender the stream's tag (a without one) */
+static void
+mail(struct client *c, int sync)
+{
+	char line[64];
+
+	(void)snprintf(line, sizeof line, "MAIL FROM:<%s@example.org>\r\n",
+	    c->tag != NULL ? c->tag : "a");
+	cmd(c, line, strlen(line), sync);
+}
 
 void
 session(struct client *c, int pipelining, int chunking)
@@ -163,7 +176,7 @@ session(struct client *c, int pipelining, int chunking)
 			break;
 		case 3:
 			if (chunking) {
-				cmd(c, MAILFROM, strlen(MAILFROM), sync);
+				mail(c, sync);
 				cmd(c, RCPTTO, strlen(RCPTTO), sync);
 				k = pick(40);
 				/* the token counts in the chunk */
@@ -187,7 +200,7 @@ session(struct client *c, int pipelining, int chunking)
 			}
 			/* FALLTHROUGH */
 		default:
-			cmd(c, MAILFROM, strlen(MAILFROM), sync);
+			mail(c, sync);
 			r = pick(3) + 1;
 			while (r-- > 0)
 				cmd(c, RCPTTO, strlen(RCPTTO), sync);

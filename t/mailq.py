@@ -6,9 +6,10 @@
     mailq.py KIND QDIR json          one JSON object a line, in the order
                                      kept: {"from", "to", "msg" (hex)}
 
-KIND is the server: qsmtpd (notqmail's qmail-smtpd) and mfront
-(mailfront), both kept by a qmail-queue that writes QDIR/new/* (the
-envelope, then the message; see t/servers.sh); postfix (smtpd in its
+KIND is the server: qsmtpd (notqmail's qmail-smtpd: kept by a
+qmail-queue that writes QDIR/new/*, the envelope, then the message; see
+t/servers.sh) and mfront (mailfront: its queuedir back-end writes the
+same, the envelope without qmail-queue's F and T); postfix (smtpd in its
 stand-alone mode: postdrop's files in QDIR/maildrop, record format, only
 those that postdrop finished, mode 0700); exim (its spool, QDIR/input:
 the -H file, its headers with their lengths, and the -D file, the body);
@@ -50,20 +51,24 @@ QMAIL_RECEIVED = re.compile(
     rb'Received: from [^\n]*\n  by [^ \n]* with SMTP; [^\n]*\n')
 
 
-def qq(qdir):
-    """qmail-queue's stand-in: the envelope (F..\\0T..\\0\\0), the message."""
+def qq(qdir, qmail=True):
+    """qmail-queue's stand-in: the envelope (F..\\0T..\\0\\0), the message;
+    or mailfront's queuedir (not qmail): the envelope without F and T."""
     for _, _, p, _ in files(os.path.join(qdir, 'new')):
         with open(p, 'rb') as f:
             m = f.read()
         i = m.find(b'\0\0')
         env, m = m[:i], m[i + 2:]
         fields = env.split(b'\0')
-        frm = fields[0][1:] if fields and fields[0][:1] == b'F' else b''
-        to = [x[1:] for x in fields[1:] if x[:1] == b'T']
+        if qmail:
+            frm = fields[0][1:] if fields[0][:1] == b'F' else b''
+            to = [x[1:] for x in fields[1:] if x[:1] == b'T']
+        else:
+            frm, to = fields[0], fields[1:]
         r = QMAIL_RECEIVED.match(m)
         if r:
             m = m[r.end():]
-        yield frm, to, m
+        yield [p], frm, to, m
 
 
 def records(d):
@@ -114,7 +119,7 @@ def postfix(qdir):
             while k < len(lines) and lines[k][:1] in (b'\t', b' '):
                 k += 1
             lines = lines[k:]
-        yield frm, to, b''.join(l + b'\n' for l in lines)
+        yield [p], frm, to, b''.join(l + b'\n' for l in lines)
 
 
 def exim(qdir):
@@ -157,7 +162,9 @@ def exim(qdir):
             if m.group(2) != b'*':
                 hdrs += text
             j += m.end() + 1 + k
-        yield frm, to, (hdrs + b'\n' + body) if hdrs else body
+        msglog = os.path.join(qdir, 'msglog', n[:-2])
+        yield ([p, p[:-2] + '-D', msglog], frm, to,
+               (hdrs + b'\n' + body) if hdrs else body)
 
 
 # qpsmtpd's Received header (Mail::Header may fold it)
@@ -190,15 +197,21 @@ def qpsmtpd(qdir):
         r = QP_AUTH.match(m)
         if r:
             m = m[r.end():]
-        yield frm, to, m
+        yield [p], frm, to, m
 
 
-KINDS = {'qsmtpd': qq, 'mfront': qq, 'qmail': qq, 'postfix': postfix,
+KINDS = {'qsmtpd': qq, 'mfront': lambda q: qq(q, False), 'postfix': postfix,
          'exim': exim, 'qpsmtpd': qpsmtpd}
 
 
-def messages(kind, qdir):
+def entries(kind, qdir):
+    """(files, sender, recipients, message) of each message kept."""
     return list(KINDS[kind](qdir))
+
+
+def messages(kind, qdir):
+    """(sender, recipients, message) of each message kept."""
+    return [e[1:] for e in entries(kind, qdir)]
 
 
 def main(argv):

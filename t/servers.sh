@@ -234,6 +234,8 @@ EOT
 # in DIR/q/maildrop; no master, pickup or qmgr runs, so nothing is ever
 # delivered.  postdrop is a copy without its set-group-id bit, so that
 # it takes DIR as its configuration.  Accepts mail for example.net only.
+# Run by root, stand-alone smtpd takes no mail on a network socket: its
+# fd 0 must be a pipe or a socketpair, as the relay's (or t/delay.py's).
 rig_postfix() {
 	sbin=/usr/lib/postfix/sbin
 	if [ ! -x "$sbin/smtpd" ] || [ ! -x /usr/sbin/postdrop ]; then
