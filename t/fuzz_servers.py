@@ -8,7 +8,8 @@ Each stream (the fixed cases in --corpus, fuzz/servers/*.json, first;
 then the relay fuzzer's clients, fuzz/streams, from --seed on) is played
 against each server twice: directly (tcpserver SERVER) and through the
 relay (tcpserver earlytalker-wrap ARGS SERVER, ARGS rotating over -D 0,
--D 0.3, -S, -D 0.3 -S), as its client kind says: polite (waits for
+-D 0.3, -S, -D 0.3 -S, and -D 1 and -D 1 -S with the server 150 ms
+away through t/delay.py), as its client kind says: polite (waits for
 every reply), pipelining (waits where RFC 2920 says), a bot (never
 waits, writes in random pieces).  The servers are t/servers.sh's rigs,
 set up in WORKDIR: two of each, one for the direct runs and one for the
@@ -22,8 +23,11 @@ server kept through the relay (found by the token that starts it):
   (b) under -S: no command that the client must wait for (RFC 2920:
       all but MAIL, RCPT, RSET, BDAT) came before it without a reply
       between its write and the next byte's;
+  (d) after a 421 of the server's (it closes), the client gets no
+      other reply;
   (c) and for each polite stream (not a bot, and in step with the server
-      when played directly: as many replies as commands): through the
+      when played directly: as many replies as commands, a 354 to each
+      DATA line that the client follows with a message): through the
       relay it is never refused, gets the same reply codes, and the
       server keeps the same messages, byte for byte (t/mailq.py's
       normalized form), as directly.
@@ -60,8 +64,11 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EW = os.path.join(TOP, 'earlytalker-wrap')
 STREAMS = os.path.join(TOP, 'fuzz', 'streams')
 ALL = ['qsmtpd', 'postfix', 'exim', 'qpsmtpd', 'mfront']
-CONFIGS = [['-D', '0'], ['-D', '0.3'], ['-S'], ['-D', '0.3', '-S']]
+# the relay's arguments; "@S": the server S seconds away (t/delay.py)
+CONFIGS = [['-D', '0'], ['-D', '0.3'], ['-S'], ['-D', '0.3', '-S'],
+           ['-D', '1', '@0.15'], ['-D', '1', '-S', '@0.15']]
 WAIT = 6.0          # s a client waits for a reply (the relay may hold 5 s)
+WAIT_DIRECT = 2.0   # s without the relay
 TAIL = 6.0          # s it waits for the end after its last byte
 SLACK = 0.001       # s: a reply this close after a write may be seen
 SO_TIMESTAMPNS = getattr(socket, 'SO_TIMESTAMPNS', 35)
@@ -245,7 +252,8 @@ def stamp(anc):
 class Session:
     """One client's session: its writes, the replies, when."""
 
-    def __init__(self, port, s, acts):
+    def __init__(self, port, s, acts, wait=WAIT):
+        self.wait = wait
         self.writes = []        # (from, to, time before the write)
         self.replies = []       # (code, text, arrival)
         self.got = b''
@@ -301,7 +309,7 @@ class Session:
                     break
                 self.writes.append((a[1], a[2], t))
             elif a[0] == 'wait':
-                end = time.monotonic() + WAIT
+                end = time.monotonic() + self.wait
                 while len(self.replies) < a[1]:
                     left = end - time.monotonic()
                     if left <= 0:
@@ -404,10 +412,20 @@ def check(s, srv, config, direct, relay, ddeliv, rdeliv):
                 if tok is not None and msgs[tok]['start'] > first[0]:
                     bad.append('(b) under -S, message %s kept: the client '
                                'did not wait after %r' % (tok, first[1][:40]))
+    # (d) after the server's 421 (it closes), no reply: the relay adds
+    # none of its own
+    for i, (c, t, _) in enumerate(relay.replies[:-1]):
+        if c == b'421' and not RELAY_REPLY.match(t):
+            bad.append('(d) a reply after the server\'s 421: %r' %
+                       relay.replies[i + 1][1].strip())
+            break
     # (c) a polite stream: as directly
     polite = (s['kind'] in ('polite', 'pipelining') and
               not direct.stalled and
-              len(direct.replies) == len(s['cends']) + 1)
+              len(direct.replies) == len(s['cends']) + 1 and
+              all(direct.replies[s['cends'].index(m['start']) + 1][0] ==
+                  b'354' for m in s['msgs'] if not m['bdat'] and
+                  not m['smuggled'] and m['start'] in s['cends']))
     if polite:
         refused = [t for _, t, _ in relay.replies if RELAY_REPLY.match(t)]
         if refused:
@@ -428,6 +446,15 @@ def check(s, srv, config, direct, relay, ddeliv, rdeliv):
 
 
 # --- the run ---
+
+def relay_args(c):
+    out = [x for x in c if not x.startswith('@')]
+    for x in c:
+        if x.startswith('@'):
+            out += [sys.executable, os.path.join(TOP, 't', 'delay.py'),
+                    x[1:]]
+    return out
+
 
 class Run:
     def __init__(self, args, work):
@@ -452,7 +479,7 @@ class Run:
         acts = actions(s, rnd)
         t0 = time.monotonic()
         try:
-            direct = Session(self.direct[srv].port, s, acts)
+            direct = Session(self.direct[srv].port, s, acts, WAIT_DIRECT)
             relay = Session(self.relays[srv][k % len(CONFIGS)].port, s,
                             acts)
         except OSError as e:
@@ -535,8 +562,9 @@ class Run:
             # smtpd -S takes no mail from a network socket)
             self.direct[srv] = Server(srv, [sys.executable, os.path.join(
                 TOP, 't', 'delay.py'), '0', rd.dir + '/smtpd'], log)
-            self.relays[srv] = [Server(srv, [EW] + c + [rr.dir + '/smtpd'],
-                                       log) for c in CONFIGS]
+            self.relays[srv] = [Server(srv, [EW] + relay_args(c) +
+                                       [rr.dir + '/smtpd'], log)
+                                for c in CONFIGS]
             print('exercised: %s' % rd.version, flush=True)
 
     def stop(self):
@@ -564,22 +592,31 @@ class Run:
             for f in futs:
                 f.result()
             self.streams += len(corpus)
+            # then the generator's, the pool kept full, until the time is
+            # up: each seed for each server
             seed = a.seed
+            pending = set()
             while time.monotonic() < deadline and (
                     a.streams == 0 or self.streams < a.streams):
-                batch = max(1, a.jobs // len(servers))
-                futs = []
+                batch = 20
                 for srv in servers:
                     ext = self.rigs[srv][0].ext
                     for s in from_generator(seed, batch,
                                             int('PIPELINING' in ext),
                                             int('CHUNKING' in ext)):
-                        futs.append(pool.submit(self.one, srv, s,
+                        while len(pending) >= 2 * a.jobs:
+                            done = [f for f in pending if f.done()]
+                            if not done:
+                                time.sleep(0.01)
+                            for f in done:
+                                pending.discard(f)
+                                f.result()
+                        pending.add(pool.submit(self.one, srv, s,
                                                 s['seed']))
-                for f in futs:
-                    f.result()
                 seed += batch
                 self.streams += batch
+            for f in pending:
+                f.result()
         elapsed = time.monotonic() - t0
         self.stop()
         kinds = {}
