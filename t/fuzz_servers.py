@@ -20,14 +20,16 @@ server kept through the relay (found by the token that starts it):
 
   (a) its body was written after a 354 that arrived after its DATA line
       was written (or: the client could have seen that 354);
-  (b) under -S: no command that the client must wait for (RFC 2920:
+  (b) under -S, when the server reads the stream as the client means it
+      (see in_step): no command that the client must wait for (RFC 2920:
       all but MAIL, RCPT, RSET, BDAT) came before it without a reply
       between its write and the next byte's;
   (d) after a 421 of the server's (it closes), the client gets no
       other reply;
   (c) and for each polite stream (not a bot, and in step with the server
       when played directly: as many replies as commands, a 354 to each
-      DATA line that the client follows with a message): through the
+      DATA line that the client follows with a message, no message kept
+      that the client did not mean as one): through the
       relay it is never refused, gets the same reply codes, and the
       server keeps the same messages, byte for byte (t/mailq.py's
       normalized form), as directly.
@@ -360,16 +362,40 @@ def commands(s):
     return out
 
 
+def tokens(s, deliv):
+    """The token of each message kept, None where it has none of s."""
+    msgs = set(m['token'] for m in s['msgs'])
+    out = []
+    for frm, to, m in deliv:
+        r = re.match(rb'X-Token: ([^\r\n]*)\r?\n', m)
+        t = r.group(1).decode('latin-1') if r else None
+        out.append(t if t in msgs else None)
+    return out
+
+
+def in_step(s, direct, ddeliv):
+    """Did the server, played to directly, read the stream as its client
+    meant it: one reply a command, a 354 to each DATA line that the
+    client follows with a message, no message kept that the client did
+    not mean as one (smuggled, or not starting at a message)?"""
+    if direct.stalled or len(direct.replies) != len(s['cends']) + 1:
+        return False
+    for m in s['msgs']:
+        if not m['bdat'] and not m['smuggled'] and m['start'] in s['cends']:
+            if direct.replies[s['cends'].index(m['start']) + 1][0] != b'354':
+                return False
+    smuggled = set(m['token'] for m in s['msgs'] if m['smuggled'])
+    return all(t is not None and t not in smuggled
+               for t in tokens(s, ddeliv))
+
+
 def check(s, srv, config, direct, relay, ddeliv, rdeliv):
-    """The violations: [one-line reason]."""
+    """The violations: [one-line reason]; and whether s is polite."""
     bad = []
     msgs = dict((m['token'], m) for m in s['msgs'])
     bodies = set(m['start'] for m in s['msgs'] if not m['smuggled'])
-    toks = []
-    for frm, to, m in rdeliv:
-        r = re.match(rb'X-Token: ([^\r\n]*)\r?\n', m)
-        toks.append(r.group(1).decode() if r and
-                    r.group(1).decode() in msgs else None)
+    toks = tokens(s, rdeliv)
+    step = in_step(s, direct, ddeliv)
     # (a) each DATA message kept: a 354 came between its DATA line's
     # write and its body's
     for tok in toks:
@@ -390,9 +416,10 @@ def check(s, srv, config, direct, relay, ddeliv, rdeliv):
             bad.append('(a) message %s%s kept: its body was written before '
                        'any 354 after its DATA' %
                        (tok, ' (smuggled)' if m['smuggled'] else ''))
-    # (b) under -S: every message kept came after the client waited at
-    # each sync point before it
-    if '-S' in config:
+    # (b) under -S, a stream that the server reads as the client means
+    # it: every message kept came after the client waited at each sync
+    # point before it
+    if '-S' in config and step:
         first = None
         for a, z, text in commands(s):
             if a in bodies or z >= len(s['bytes']):
@@ -420,12 +447,7 @@ def check(s, srv, config, direct, relay, ddeliv, rdeliv):
                        relay.replies[i + 1][1].strip())
             break
     # (c) a polite stream: as directly
-    polite = (s['kind'] in ('polite', 'pipelining') and
-              not direct.stalled and
-              len(direct.replies) == len(s['cends']) + 1 and
-              all(direct.replies[s['cends'].index(m['start']) + 1][0] ==
-                  b'354' for m in s['msgs'] if not m['bdat'] and
-                  not m['smuggled'] and m['start'] in s['cends']))
+    polite = s['kind'] in ('polite', 'pipelining') and step
     if polite:
         refused = [t for _, t, _ in relay.replies if RELAY_REPLY.match(t)]
         if refused:
