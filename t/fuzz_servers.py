@@ -375,10 +375,17 @@ def tokens(s, deliv):
 
 def in_step(s, direct, ddeliv):
     """Did the server, played to directly, read the stream as its client
-    meant it: one reply a command, a 354 to each DATA line that the
-    client follows with a message, no message kept that the client did
-    not mean as one (smuggled, or not starting at a message)?"""
+    meant it: one reply a command, the last a 221 to its QUIT, a 354 to
+    each DATA line that the client follows with a message, no message
+    kept that the client did not mean as one (smuggled, or not starting
+    at a message)?"""
     if direct.stalled or len(direct.replies) != len(s['cends']) + 1:
+        return False
+    # and the last reply the one to its QUIT (as many replies may come
+    # by chance from a server that closes on errors: Exim's "Too many
+    # syntax or protocol errors", Postfix's "I can break rules, too")
+    if not s['bytes'].endswith(b'QUIT\r\n') or \
+            direct.replies[-1][0] != b'221' or b'Error' in direct.replies[-1][1]:
         return False
     for m in s['msgs']:
         if not m['bdat'] and not m['smuggled'] and m['start'] in s['cends']:
