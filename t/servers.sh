@@ -220,7 +220,7 @@ rig_mfront() {
 	cat > "$1/smtpd" <<EOT
 #!/bin/sh
 exec env PLUGINS=accept QUEUEDIR="$1/q" QUEUEDIR_NOSYNC=1 \\
-    mailfront smtp queuedir
+    $(command -v mailfront) smtp queuedir
 EOT
 	chmod 755 "$1/smtpd"
 	rig_files "$1" mfront \
