@@ -4,6 +4,10 @@
     fuzz_servers.py [--time S] [--streams N] [--servers A,B,...] [--jobs J]
                     [--seed N] [--findings DIR] [--corpus DIR] WORKDIR
 
+--time: seconds of generated streams, after the fixed cases (which
+always run whole); --streams: at most so many generated streams (0: no
+bound but the time); --jobs: sessions at once.
+
 Each stream (the fixed cases in --corpus, fuzz/servers/*.json, first;
 then the relay fuzzer's clients, fuzz/streams, from --seed on) is played
 against each server twice: directly (tcpserver SERVER) and through the
@@ -609,7 +613,6 @@ class Run:
             die('no server could be set up')
         servers = list(self.rigs)
         corpus = sorted(glob.glob(os.path.join(a.corpus, '*.json')))
-        deadline = time.monotonic() + a.time
         t0 = time.monotonic()
         with ThreadPoolExecutor(a.jobs) as pool:
             futs = []
@@ -622,7 +625,8 @@ class Run:
                 f.result()
             self.streams += len(corpus)
             # then the generator's, the pool kept full, until the time is
-            # up: each seed for each server
+            # up (counted from here): each seed for each server
+            deadline = time.monotonic() + a.time
             seed = a.seed
             pending = set()
             while time.monotonic() < deadline and (
