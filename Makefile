@@ -15,6 +15,12 @@ CONF_CC = conf-cc
 CONF_LD = conf-ld
 CLANG = clang
 FUZZTIME = 60
+# make fuzz-servers: seconds (after the fixed cases, which always run),
+# streams (0: as many as the time allows), sessions at once
+SERVERTIME = 120
+SERVERSTREAMS = 0
+SERVERJOBS = 24
+PYTHON3 = python3
 
 it: earlytalker earlytalker-wrap
 
@@ -103,6 +109,15 @@ bench/floor: load bench/floor.o
 
 bench/copy: load bench/copy.o
 	./load bench/copy bench/copy.o
+
+fuzz/client.o: compile fuzz/client.c fuzz/client.h
+	./compile -o fuzz/client.o fuzz/client.c
+
+fuzz/streams.o: compile fuzz/streams.c fuzz/client.h
+	./compile -o fuzz/streams.o fuzz/streams.c
+
+fuzz/streams: load fuzz/streams.o fuzz/client.o
+	./load fuzz/streams fuzz/streams.o fuzz/client.o
 
 check: it
 	./test
@@ -216,14 +231,14 @@ bench: bench/load
 	PEERS='$(PEERS)' BENCH_QUICK='$(BENCH_QUICK)' sh bench/run
 
 fuzz_smtp: fuzz/fuzz_smtp.c smtp.c smtp.h
-	$(CLANG) -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -I. \
+	$(CLANG) -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -I. -Ifuzz \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -o fuzz_smtp fuzz/fuzz_smtp.c smtp.c
 
-fuzz_relay: fuzz/fuzz_relay.c relay.c relay.h smtp.c smtp.h
-	$(CLANG) -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -I. \
+fuzz_relay: fuzz/fuzz_relay.c fuzz/client.c fuzz/client.h relay.c relay.h smtp.c smtp.h
+	$(CLANG) -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -I. -Ifuzz \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o fuzz_relay fuzz/fuzz_relay.c relay.c smtp.c
+	    -o fuzz_relay fuzz/fuzz_relay.c fuzz/client.c relay.c smtp.c
 
 # each harness gets FUZZTIME seconds
 fuzz: fuzz_smtp fuzz_relay
@@ -234,24 +249,38 @@ fuzz: fuzz_smtp fuzz_relay
 	./fuzz_relay -max_total_time=$(FUZZTIME) -max_len=512 \
 	    -timeout=10 -print_final_stats=1 fuzz-relay-corpus
 
+# the relay in front of real servers (t/servers.sh), differential: see
+# t/fuzz_servers.py; as root, after sh deps test (and sh deps exim)
+fuzz-servers: it fuzz/streams
+	rm -rf fuzz-servers-work
+	$(PYTHON3) t/fuzz_servers.py --time $(SERVERTIME) \
+	    --streams $(SERVERSTREAMS) --jobs $(SERVERJOBS) \
+	    --findings fuzz-servers-findings fuzz-servers-work
+
 lint:
 	mandoc -Tlint -Wwarning earlytalker.1 earlytalker-stats.1
-	shellcheck -s sh test bench/run earlytalker-stats etc/daemontools/run \
-	    etc/daemontools/log/run etc/xinetd/earlytalker-smtpd
+	shellcheck -s sh -x test bench/run earlytalker-stats t/servers.sh \
+	    etc/daemontools/run etc/daemontools/log/run \
+	    etc/xinetd/earlytalker-smtpd
+	pyflakes3 t/*.py
+	perl -c t/qpsmtpd
 	# variableScope: KNF declares at the top of a function
 	cppcheck --std=c99 --enable=warning,style,performance,portability \
 	    --suppress=variableScope --error-exitcode=1 --inline-suppr -q \
 	    earlytalker.c wrap.c io.c proxy.c relay.c smtp.c fuzz/fuzz_smtp.c \
-	    fuzz/fuzz_relay.c \
+	    fuzz/fuzz_relay.c fuzz/client.c fuzz/streams.c \
 	    bench/load.c bench/stub.c bench/floor.c bench/copy.c
 	clang-tidy -quiet --warnings-as-errors='*' \
 	    -checks='-*,clang-analyzer-*,bugprone-*,cert-*,-cert-err33-c,-bugprone-easily-swappable-parameters' \
 	    earlytalker.c wrap.c io.c proxy.c relay.c smtp.c bench/load.c \
-	    bench/stub.c bench/floor.c bench/copy.c \
+	    bench/stub.c bench/floor.c bench/copy.c fuzz/client.c \
+	    fuzz/streams.c \
 	    -- -std=c99 -D_POSIX_C_SOURCE=200809L
 
 clean:
 	rm -f `cat TARGETS`
-	rm -rf fuzz-corpus fuzz-relay-corpus bench/out
+	rm -rf fuzz-corpus fuzz-relay-corpus bench/out fuzz-servers-work \
+	    fuzz-servers-findings
 
-.PHONY: it check test hardening install uninstall setup bench fuzz lint clean
+.PHONY: it check test hardening install uninstall setup bench fuzz \
+	fuzz-servers lint clean

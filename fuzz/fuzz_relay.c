@@ -29,15 +29,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
 #include "relay.h"
 #include "smtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-#define MAXSTREAM 24576		/* bytes a client sends: lines longer
-				 * than Exim's split fit */
-#define MAXOUT 16384		/* bytes a server sends */
-#define MAXWAIT 256		/* a client's commands */
 #define SRV_DELAY 1000		/* ms a server may take to answer */
 
 static void trace(void);
@@ -50,21 +47,6 @@ check(int ok, const char *what)
 		trace();
 		abort();
 	}
-}
-
-/* --- the input, as a source of choices --- */
-
-static const uint8_t *in;
-static size_t inlen, inpos;
-
-static unsigned
-pick(unsigned n)
-{
-	if (n <= 1)
-		return 0;
-	if (inpos >= inlen)
-		return 0;
-	return in[inpos++] % n;
 }
 
 /* --- the server models ---
@@ -531,168 +513,7 @@ server_init(struct server *s, int kind, int pipelining, int chunking)
 	say(s, "220 mx ESMTP\r\n");
 }
 
-
-/* --- the client --- */
-
-#define C_POLITE 0		/* waits for every reply */
-#define C_PIPELINE 1		/* waits where RFC 2920 says */
-#define C_BOT 2			/* never waits */
-
-struct client {
-	int kind;
-	char s[MAXSTREAM];	/* all it will send */
-	size_t len;
-	/* where it waits: before sending byte wait[i], it has all of
-	 * replies wat[i] (a count) */
-	size_t wait[MAXWAIT];
-	int wat[MAXWAIT];
-	int nwait;
-	/* where each command ends, and how many replies it expects then */
-	size_t cend[MAXWAIT];
-	int ncend;
-	size_t sent;		/* bytes sent so far */
-	int replies;		/* whole replies received */
-	int n354;		/* 354s received */
-	long long got354[64];	/* step at which each came */
-	char rbuf[MAXOUT + 256];
-	size_t rlen, rline;	/* received; start of the current line */
-};
-
-static void
-put(struct client *c, const char *d, size_t n)
-{
-	if (c->len + n > sizeof c->s)
-		n = sizeof c->s - c->len;
-	memcpy(c->s + c->len, d, n);
-	c->len += n;
-}
-
-static void
-puts_(struct client *c, const char *d)
-{
-	put(c, d, strlen(d));
-}
-
-/* A command line that gets one reply; sync: the client waits for it. */
-static void
-cmd(struct client *c, const char *line, size_t n, int sync)
-{
-	put(c, line, n);
-	if (c->ncend < MAXWAIT)
-		c->cend[c->ncend++] = c->len;
-	if (c->kind == C_POLITE || (c->kind == C_PIPELINE && sync)) {
-		if (c->nwait < MAXWAIT) {
-			c->wait[c->nwait] = c->len;
-			c->wat[c->nwait++] = c->ncend + 1;
-		}
-	}
-}
-
-static const char *const datas[] = {	/* the last for M_ODD */
-	"DATA\r\n", "DATA x\r\n", "data\r\n", "DATA      \r\n", " DATA\r\n",
-	"DATA\0x\r\n", "DaTa:\r\n", "DATA\tx\r\n", "DATAX\r\n", "DATA\n",
-	"XDAT\r\n"
-};
-static const size_t datalen[] = { 6, 8, 6, 12, 7, 8, 7, 8, 7, 5, 6 };
-
-static const char *const ends[] = {
-	"\r\n.\r\n", "\n.\n", "\r\n.\n", "\n.\r\n", "\r\n.\r\n"
-};
-
-/* Body bytes: text, lines, dots, and now and then a whole smuggled
- * transaction after a lenient end. */
-static void
-body(struct client *c)
-{
-	static const char alpha[] = "aD.\r\n \tAT\0x";
-	unsigned n = pick(64), i, k;
-
-	for (i = 0; i < n; i++) {
-		k = pick(24);
-		if (k < (unsigned)sizeof alpha - 1)
-			put(c, alpha + k, 1);
-		else if (k == 12)
-			puts_(c, "\r\nDATA\r\n");
-		else if (k == 13)
-			puts_(c, "\r\n..\r\n");
-		else if (k == 14)
-			puts_(c, "\n.\nMAIL FROM:<s@x>\r\nRCPT TO:<t@y>\r\n"
-			    "DATA\r\nsmuggled\r\n.\r\n");
-		else if (k == 15)
-			puts_(c, "\r\n");
-		else
-			puts_(c, "text ");
-	}
-}
-
-static void
-session(struct client *c, int pipelining, int chunking)
-{
-	unsigned n = pick(6) + 1, i, k, r;
-	char line[64];
-	int sync;
-
-	c->nwait = c->ncend = 0;
-	if (c->kind != C_BOT) {	/* the greeting */
-		c->wait[c->nwait] = 0;
-		c->wat[c->nwait++] = 1;
-	}
-	k = pick(4);	/* EHLO, or HELO: then no extension */
-	cmd(c, k ? "EHLO c\r\n" : "HELO c\r\n", 8, 1);
-	if (k == 0)
-		pipelining = chunking = 0;
-	sync = c->kind == C_POLITE || !pipelining;
-	for (i = 0; i < n; i++) {
-		switch (pick(8)) {
-		case 0:
-			cmd(c, "RSET\r\n", 6, sync);
-			break;
-		case 1:
-			cmd(c, "NOOP\r\n", 6, 1);
-			break;
-		case 2:
-			cmd(c, "STARTTLS\r\n", 10, 1);
-			break;
-		case 3:
-			if (chunking) {
-				cmd(c, "MAIL FROM:<a@b>\r\n", 17, sync);
-				cmd(c, "RCPT TO:<c@d>\r\n", 15, sync);
-				k = pick(40);
-				(void)snprintf(line, sizeof line,
-				    "BDAT %u LAST\r\n", k);
-				put(c, line, strlen(line));
-				r = 0;
-				while (r++ < k)
-					put(c, pick(2) ? "D" : "\n", 1);
-				if (c->ncend < MAXWAIT)
-					c->cend[c->ncend++] = c->len;
-				if (c->kind != C_BOT && c->nwait < MAXWAIT) {
-					c->wait[c->nwait] = c->len;
-					c->wat[c->nwait++] = c->ncend + 1;
-				}
-				break;
-			}
-			/* FALLTHROUGH */
-		default:
-			cmd(c, "MAIL FROM:<a@b>\r\n", 17, sync);
-			r = pick(3) + 1;
-			while (r-- > 0)
-				cmd(c, "RCPT TO:<c@d>\r\n", 15, sync);
-			k = pick(sizeof datalen / sizeof datalen[0]);
-			cmd(c, datas[k], datalen[k], 1);
-			body(c);
-			k = pick(sizeof ends / sizeof ends[0]);
-			puts_(c, ends[k]);
-			if (c->ncend < MAXWAIT)
-				c->cend[c->ncend++] = c->len;
-			if (c->kind != C_BOT && c->nwait < MAXWAIT) {
-				c->wait[c->nwait] = c->len;
-				c->wat[c->nwait++] = c->ncend + 1;
-			}
-		}
-	}
-	cmd(c, "QUIT\r\n", 6, 1);
-}
+/* --- the client (client.c) --- */
 
 /* How far may the client send now? */
 static size_t
@@ -950,9 +771,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	long long next, dt;
 	size_t k, lim;
 
-	in = data;
-	inlen = size;
-	inpos = 0;
+	pick_init(data, size);
 	kind = (int)pick(NMODELS);
 	pl = (int)pick(2);
 	ch = (int)pick(2);
