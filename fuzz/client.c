@@ -87,16 +87,27 @@ token(struct client *c, int bdat, int smuggled, char *buf, size_t size)
 	}
 }
 
-static const char *const datas[] = {	/* the last for M_ODD */
+/* DATA as some server reads it: with arguments, blanks, whitespace or a
+ * control byte before or after it (Postfix, sendmail skip whitespace
+ * before a verb; qmail-smtpd takes DATA NUL; Exim drops trailing
+ * whitespace); the last for the model that takes unknown verbs */
+static const char *const datas[] = {
 	"DATA\r\n", "DATA x\r\n", "data\r\n", "DATA      \r\n", " DATA\r\n",
 	"DATA\0x\r\n", "DaTa:\r\n", "DATA\tx\r\n", "DATAX\r\n", "DATA\n",
-	"XDAT\r\n"
+	"\rDATA\r\n", "\fDATA\r\n", "\vDATA\r\n", "\tDATA\r\n", "DATA\t\r\n",
+	"DATA\r\r\n", "XDAT\r\n"
 };
-static const size_t datalen[] = { 6, 8, 6, 12, 7, 8, 7, 8, 7, 5, 6 };
+static const size_t datalen[] = { 6, 8, 6, 12, 7, 8, 7, 8, 7, 5, 7, 7, 7, 7,
+	7, 7, 6 };
 
+/* ends of a message, strict and as some server takes them: bare LFs,
+ * CRs after the dot (Postfix drops them), a CR before it (mailfront), a
+ * NUL after it (OpenSMTPD), a blank after it (none, but cheap to hold) */
 static const char *const ends[] = {
-	"\r\n.\r\n", "\n.\n", "\r\n.\n", "\n.\r\n", "\r\n.\r\n"
+	"\r\n.\r\n", "\n.\n", "\r\n.\n", "\n.\r\n", "\r\n.\r\n",
+	"\r\n.\r\r\n", "\r\n\r.\n", "\r\n.\0x\r\n", "\r\n. \r\n", "\r\n.\r\n"
 };
+static const size_t endlen[] = { 5, 3, 4, 4, 5, 6, 5, 7, 6, 5 };
 
 /* Body bytes: text, lines, dots, and now and then a whole smuggled
  * transaction after a lenient end. */
@@ -118,7 +129,10 @@ body(struct client *c)
 		else if (k == 13)
 			puts_(c, "\r\n..\r\n");
 		else if (k == 14) {
-			(void)snprintf(t, sizeof t, "\n.\nMAIL FROM:<%s.s@"
+			/* a lenient end, then a whole transaction */
+			k = 1 + pick(sizeof ends / sizeof ends[0] - 1);
+			put(c, ends[k], endlen[k]);
+			(void)snprintf(t, sizeof t, "MAIL FROM:<%s.s@"
 			    "example.org>\r\n", c->tag != NULL ? c->tag : "s");
 			puts_(c, t);
 			puts_(c, "RCPT TO:<t@example.net>\r\nDATA\r\n");
@@ -133,6 +147,49 @@ body(struct client *c)
 }
 
 #define RCPTTO "RCPT TO:<c@example.net>\r\n"
+
+/* A line longer than some server reads in one piece (sendmail without
+ * SASL: 2047 bytes; Exim: 16 KiB), DATA at its end, then a body */
+static void
+longline(struct client *c)
+{
+	size_t n = pick(2) ? 2047 : 16384, i;
+
+	c->rude = 1;	/* over SMTP_PLAINMAX: refused, by design */
+	puts_(c, "NOOP ");
+	for (i = 5; i < n; i++)
+		put(c, "x", 1);
+	cmd(c, "DATA\r\n", 6, 1);
+	puts_(c, "spam\r\n.\r\n");
+}
+
+/* "BDAT size LAST" for a chunk of n bytes, its size as some server may
+ * read it otherwise: a sign, a leading zero, 2^32 more (Exim reads it in
+ * 32 bits), a word that is not LAST */
+static void
+bdatline(struct client *c, char *line, size_t size, unsigned n)
+{
+	unsigned k = pick(10);
+
+	c->rude |= k < 4;	/* held, by design, as no DATA is */
+	switch (k) {
+	case 0:
+		(void)snprintf(line, size, "BDAT +%u LAST\r\n", n);
+		break;
+	case 1:
+		(void)snprintf(line, size, "BDAT 0%u LAST\r\n", n);
+		break;
+	case 2:
+		(void)snprintf(line, size, "BDAT %llu LAST\r\n",
+		    4294967296ULL + n);
+		break;
+	case 3:
+		(void)snprintf(line, size, "BDAT %u LASTX\r\n", n);
+		break;
+	default:
+		(void)snprintf(line, size, "BDAT %u LAST\r\n", n);
+	}
+}
 
 /* MAIL, its sender the stream's tag (a without one) */
 static void
@@ -164,7 +221,10 @@ session(struct client *c, int pipelining, int chunking)
 		pipelining = chunking = 0;
 	sync = c->kind == C_POLITE || !pipelining;
 	for (i = 0; i < n; i++) {
-		switch (pick(8)) {
+		switch (pick(10)) {
+		case 8:
+			longline(c);
+			break;
 		case 0:
 			cmd(c, "RSET\r\n", 6, sync);
 			break;
@@ -174,6 +234,10 @@ session(struct client *c, int pipelining, int chunking)
 		case 2:
 			cmd(c, "STARTTLS\r\n", 10, 1);
 			break;
+		case 9:	/* BDAT, whatever the server offered */
+			c->rude |= !chunking;
+			chunking = 1;
+			/* FALLTHROUGH */
 		case 3:
 			if (chunking) {
 				mail(c, sync);
@@ -182,8 +246,8 @@ session(struct client *c, int pipelining, int chunking)
 				/* the token counts in the chunk */
 				(void)snprintf(t, sizeof t, "X-Token: %s.%d\r\n",
 				    c->tag != NULL ? c->tag : "m", c->nmsg + 1);
-				(void)snprintf(line, sizeof line,
-				    "BDAT %u LAST\r\n", k + (unsigned)strlen(t));
+				bdatline(c, line, sizeof line,
+				    k + (unsigned)strlen(t));
 				put(c, line, strlen(line));
 				token(c, 1, 0, t, sizeof t);
 				puts_(c, t);
@@ -208,7 +272,7 @@ session(struct client *c, int pipelining, int chunking)
 			cmd(c, datas[k], datalen[k], 1);
 			body(c);
 			k = pick(sizeof ends / sizeof ends[0]);
-			puts_(c, ends[k]);
+			put(c, ends[k], endlen[k]);
 			if (c->ncend < MAXWAIT)
 				c->cend[c->ncend++] = c->len;
 			if (c->kind != C_BOT && c->nwait < MAXWAIT) {

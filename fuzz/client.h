@@ -48,6 +48,10 @@ struct client {
 	const char *tag;
 	struct cmsg msg[MAXMSG];
 	int nmsg;
+	/* what no RFC 5321 client sends and the relay holds by design: a
+	 * command line over 2000 bytes, a BDAT size not in its plain form,
+	 * BDAT where CHUNKING was not offered; never polite */
+	int rude;
 };
 
 /* the choices: from the input, one byte each, 0 past its end */

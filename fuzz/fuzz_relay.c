@@ -782,7 +782,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the server's view of the whole stream, without the relay */
 	server_init(&D, kind, pl, ch);
 	serve(&D, C.s, C.len);
-	polite = C.kind != C_BOT && insync(&D, &C);
+	polite = C.kind != C_BOT && insync(&D, &C) && !C.rude;
 
 	memset(&R, 0, sizeof R);
 	R.c.d = cbd;

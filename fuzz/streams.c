@@ -66,7 +66,8 @@ stream(unsigned long seed, int pl, int ch)
 	session(&c, pl, ch);
 
 	printf("{\"seed\": %lu, \"kind\": \"%s\", \"pipelining\": %d, "
-	    "\"chunking\": %d, \"stream\": \"", seed, kinds[c.kind], pl, ch);
+	    "\"chunking\": %d, \"rude\": %d, \"stream\": \"", seed,
+	    kinds[c.kind], pl, ch, c.rude);
 	for (i = 0; i < c.len; i++)
 		printf("%02x", (unsigned char)c.s[i]);
 	fputs("\", \"waits\": [", stdout);

@@ -458,7 +458,8 @@ def check(s, srv, config, direct, relay, ddeliv, rdeliv):
                        relay.replies[i + 1][1].strip())
             break
     # (c) a polite stream: as directly
-    polite = s['kind'] in ('polite', 'pipelining') and step
+    polite = s['kind'] in ('polite', 'pipelining') and step and \
+        not s.get('rude')
     if polite:
         refused = [t for _, t, _ in relay.replies if RELAY_REPLY.match(t)]
         if refused:
