@@ -844,19 +844,13 @@ static void
 check(char **argv)
 {
 	char prog[PATH_MAX], text[SMTP_TEXTMAX + 1], t[32], t2[32];
-	const char *marked = getenv("EARLYTALKER");
 	long nrules = 0;
 	int bad = 0;
 
 	log_init(PROG, "");
 	env_wait();
 	env_observe();
-	if (getenv("RELAYCLIENT") != NULL)
-		log_line("warning: RELAYCLIENT is set: every client is "
-		    "trusted, none is checked");
-	if (marked != NULL)
-		log_line("warning: EARLYTALKER is set: every client is %s",
-		    *marked == '\0' ? "exempt, none is checked" : "marked");
+	check_env();
 	if (rulescdb != NULL)
 		nrules = rules_check(rulescdb, check_rule, NULL);
 	if (nrules < 0) {

@@ -619,6 +619,21 @@ prog_find(const char *prog, char *out, size_t n)
 	return -1;
 }
 
+/* -n: what in the environment applies to every client alike, which a
+ * run's check reports: a trusted or marked chain. */
+void
+check_env(void)
+{
+	const char *marked = getenv("EARLYTALKER");
+
+	if (getenv("RELAYCLIENT") != NULL)
+		log_line("warning: RELAYCLIENT is set: every client is "
+		    "trusted, none is checked");
+	if (marked != NULL)
+		log_line("warning: EARLYTALKER is set: every client is %s",
+		    *marked == '\0' ? "exempt, none is checked" : "marked");
+}
+
 /* -n: one setting, "name value", on fd 1. */
 void
 setting(const char *name, const char *fmt, ...)

@@ -48,6 +48,7 @@ void close_clean(void);
 char *elapsed(char *, size_t, long long);
 long long silence_ms(long long);
 void local_host(char *, size_t);
+void check_env(void);
 int prog_find(const char *, char *, size_t);
 void setting(const char *, const char *, ...) PRINTFLIKE(2, 3);
 

@@ -787,17 +787,11 @@ static void
 check(char **argv)
 {
 	char prog[PATH_MAX], t[32];
-	const char *marked = getenv("EARLYTALKER");
 	int bad = 0;
 
 	log_init(PROG, "");
 	env_observe();
-	if (getenv("RELAYCLIENT") != NULL)
-		log_line("warning: RELAYCLIENT is set: every client is "
-		    "trusted, none is checked");
-	if (marked != NULL)
-		log_line("warning: EARLYTALKER is set: every client is %s",
-		    *marked == '\0' ? "exempt, none is checked" : "marked");
+	check_env();
 	if (prog_find(argv[0], prog, sizeof prog) == -1) {
 		log_fatal("unable to run %s: %s", argv[0], strerror(errno));
 		(void)snprintf(prog, sizeof prog, "%s", argv[0]);

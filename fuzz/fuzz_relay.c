@@ -567,19 +567,26 @@ static size_t toslen, tostaken;
 static long long now, step, srv_since;
 static int cin, ceof_seen, pin, shut, refused, lostsync, owes, observe;
 
+/* The relay reads src[*from, to) into b, as far as it has room. */
+static void
+take(struct rbuf *b, const char *src, size_t *from, size_t to)
+{
+	size_t k;
+
+	relay_compact(&R, b);
+	k = to - *from;
+	if (k > b->size - b->len)
+		k = b->size - b->len;
+	memcpy(b->d + b->len, src + *from, k);
+	b->len += k;
+	*from += k;
+}
+
 /* The relay reads all the client has sent, as far as it has room. */
 static void
 read_client(void)
 {
-	size_t k;
-
-	relay_compact(&R, &R.c);
-	k = C.sent - cfly;
-	if (k > R.c.size - R.c.len)
-		k = R.c.size - R.c.len;
-	memcpy(R.c.d + R.c.len, C.s + cfly, k);
-	R.c.len += k;
-	cfly += k;
+	take(&R.c, C.s, &cfly, C.sent);
 	if (cfly == C.len && C.sent == C.len && !R.ceof) {
 		R.ceof = 1;
 		ceof_seen = 1;
@@ -607,15 +614,7 @@ send_to(size_t k)
 static void
 read_server(void)
 {
-	size_t k;
-
-	relay_compact(&R, &R.p);
-	k = S.outlen - sread;
-	if (k > R.p.size - R.p.len)
-		k = R.p.size - R.p.len;
-	memcpy(R.p.d + R.p.len, S.out + sread, k);
-	R.p.len += k;
-	sread += k;
+	take(&R.p, S.out, &sread, S.outlen);
 	relay_prog(&R, now);
 	while (R.at354 && !R.early) {
 		read_client();
@@ -666,8 +665,6 @@ static const char *extra = "";	/* what the relay added at the end */
 static void
 refuse(void)
 {
-	size_t k;
-
 	refused = 1;
 	to_server();
 	server_takes();
@@ -676,13 +673,7 @@ refuse(void)
 		to_client();
 		if (R.owed == 0 || sread == S.outlen)
 			break;
-		relay_compact(&R, &R.p);
-		k = S.outlen - sread;
-		if (k > R.p.size - R.p.len)
-			k = R.p.size - R.p.len;
-		memcpy(R.p.d + R.p.len, S.out + sread, k);
-		R.p.len += k;
-		sread += k;
+		take(&R.p, S.out, &sread, S.outlen);
 	}
 	if (R.lastcode != 421 && R.lastcode != 221) {
 		extra = REFUSAL;

@@ -150,27 +150,15 @@ sys.stdout.buffer.write(b"\n".join(l[1:] if l.startswith(b".") else l
 # tap PROG [ARG ...], as the next program: PROG, with every byte that it
 # reads kept in $T/qq/raw; the relay's socket is its fd 0 and fd 1, so
 # the copier is stopped as soon as PROG ends, and the tap exits with
-# PROG's status
+# PROG's status.  $T/tap lives outside $T/qq, which qqreset empties.
 tap_setup() {
-	cat > "$T/tap" <<EOT
-#!/bin/sh
-f=$T/qq/fifo.\$\$
-mkfifo "\$f" || exit 111
-exec 3<&0
-tee -a "$T/qq/raw" <&3 > "\$f" 3<&- &
-t=\$!
-"\$@" < "\$f" 3<&-
-s=\$?
-kill "\$t" 2> /dev/null
-exit "\$s"
-EOT
-	chmod 755 "$T/tap"
+	rig_tap "$T/qq" "$T/tap"
 }
 
-# rig_tap DIR: DIR/tap, as $T/tap, keeping what the server reads in
-# DIR/raw (emptied by rig_reset)
+# rig_tap DIR [TAP]: TAP (by default DIR/tap), the tap above, keeping
+# what the server reads in DIR/raw (emptied by rig_reset), its fifo in DIR
 rig_tap() {
-	cat > "$1/tap" <<EOT
+	cat > "${2:-$1/tap}" <<EOT
 #!/bin/sh
 f=$1/fifo.\$\$
 mkfifo "\$f" || exit 111
@@ -183,7 +171,7 @@ kill "\$t" 2> /dev/null
 rm -f "\$f"
 exit "\$s"
 EOT
-	chmod 755 "$1/tap"
+	chmod 755 "${2:-$1/tap}"
 }
 
 # --- the rigs ---
