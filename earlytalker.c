@@ -108,7 +108,7 @@ unavailable(void)
 	(void)signal(SIGPIPE, SIG_IGN);
 	if (teased)
 		finish_greeting();
-	(void)reply("421 4.3.0 Service temporarily unavailable");
+	(void)reply(REPLY_TEMP);
 	exit(111);
 }
 

@@ -22,6 +22,9 @@
 #define RTT_MAX_MS 1000		/* silence_ms() counts a round trip up to */
 #define SYSLOG_TAG "earlytalker"	/* syslog's tag, for both programs */
 
+/* The reply of a system failure: the client is to come back later. */
+#define REPLY_TEMP "421 4.3.0 Service temporarily unavailable"
+
 /* Client input with a buffer, for line reads. */
 struct input {
 	char buf[4096];

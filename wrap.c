@@ -87,7 +87,7 @@ die_temp(const char *what)
 {
 	log_fatal("unable to %s: %s", what, strerror(errno));
 	(void)signal(SIGPIPE, SIG_IGN);
-	(void)reply("421 4.3.0 Service temporarily unavailable");
+	(void)reply(REPLY_TEMP);
 	close_clean();
 	exit(111);
 }
@@ -99,7 +99,7 @@ run(char **argv)
 	(void)execvp(argv[0], argv);
 	log_fatal("unable to run %s: %s", argv[0], strerror(errno));
 	(void)signal(SIGPIPE, SIG_IGN);
-	(void)reply("421 4.3.0 Service temporarily unavailable");
+	(void)reply(REPLY_TEMP);
 	exit(111);
 }
 
@@ -391,7 +391,7 @@ static void
 relay_die(const char *what, int s, pid_t pid)
 {
 	log_fatal("unable to %s: %s", what, strerror(errno));
-	finish(s, pid, "421 4.3.0 Service temporarily unavailable\r\n", 111,
+	finish(s, pid, REPLY_TEMP "\r\n", 111,
 	    now_ms() + FLUSH_MS);
 }
 
@@ -675,7 +675,7 @@ relay(char **argv)
 	if (owes)
 		log_line("prog ended with a reply owed: 421");
 	finish(sv[0], pid, owes ?
-	    "421 4.3.0 Service temporarily unavailable\r\n" : NULL, -1,
+	    REPLY_TEMP "\r\n" : NULL, -1,
 	    now_ms() + FLUSH_MS);
 }
 
