@@ -6,7 +6,7 @@
  * A closed world: a client byte goes on at once only where every server
  * reads it the same way, and prog's replies are the truth:
  *   - a command line goes on when it has ended and is in its plain form
- *     (smtp.c: a known verb, printable, CR LF, short); any other line,
+ *     (scan.c: a known verb, printable, CR LF, short); any other line,
  *     DATA among them, may be DATA to some server: it is held, -D
  *     seconds, and the client must then wait for its reply;
  *   - any 354 starts a body, and a client byte read before the 354 is let
@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "relay.h"
+#include "scan.h"
 #include "smtp.h"
 
 static void

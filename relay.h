@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "scan.h"
 #include "smtp.h"
 
 #define RELAY_QUEUE 128		/* commands awaiting a reply */

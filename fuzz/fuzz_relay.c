@@ -1,6 +1,6 @@
 /* fuzz_relay.c: a model-based libFuzzer harness for relay.c, the state
- * machine of earlytalker-wrap's DATA check.  Build and run with "make
- * fuzz" (clang).
+ * machine of earlytalker-wrap's relay (-D, -S), with the stream
+ * scanners of scan.c.  Build and run with "make fuzz" (clang).
  *
  * The input chooses a client (polite: waits for every reply; pipelining
  * as RFC 2920 allows; or a bot that never waits), the session it sends
@@ -31,6 +31,7 @@
 
 #include "client.h"
 #include "relay.h"
+#include "scan.h"
 #include "smtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -52,7 +53,7 @@ check(int ok, const char *what)
 /* --- the server models ---
  *
  * Each reads the client as the notes on eight real servers say it does
- * (their sources and the wire), not as smtp.c does: how a command line
+ * (their sources and the wire), not as scan.c does: how a command line
  * ends and splits, which bytes come before a verb and end it, which
  * spellings are DATA, which body lines end a message, how a BDAT size is
  * read and when its chunk is.  A body is read a line at a time. */
