@@ -68,8 +68,14 @@ earlytalker.o: compile earlytalker.c io.h proxy.h smtp.h version.h
 proxy.o: compile proxy.c io.h proxy.h smtp.h
 	./compile proxy.c
 
-wrap.o: compile wrap.c io.h relay.h scan.h smtp.h version.h
+wrap.o: compile wrap.c drive.h io.h respond.h smtp.h version.h
 	./compile wrap.c
+
+respond.o: compile respond.c io.h respond.h smtp.h
+	./compile respond.c
+
+drive.o: compile drive.c drive.h io.h relay.h scan.h smtp.h
+	./compile drive.c
 
 relay.o: compile relay.c relay.h scan.h smtp.h
 	./compile relay.c
@@ -86,8 +92,9 @@ smtp.o: compile smtp.c smtp.h
 earlytalker: load earlytalker.o io.o proxy.o smtp.o
 	./load earlytalker earlytalker.o io.o proxy.o smtp.o
 
-earlytalker-wrap: load wrap.o io.o relay.o scan.o smtp.o
-	./load earlytalker-wrap wrap.o io.o relay.o scan.o smtp.o
+earlytalker-wrap: load wrap.o respond.o drive.o io.o relay.o scan.o smtp.o
+	./load earlytalker-wrap wrap.o respond.o drive.o io.o relay.o scan.o \
+	    smtp.o
 
 bench/load.o: compile bench/load.c
 	./compile -o bench/load.o bench/load.c
@@ -271,14 +278,14 @@ lint:
 	# variableScope: KNF declares at the top of a function
 	cppcheck --std=c99 --enable=warning,style,performance,portability \
 	    --suppress=variableScope --error-exitcode=1 --inline-suppr -q \
-	    earlytalker.c wrap.c io.c proxy.c relay.c scan.c smtp.c \
-	    fuzz/fuzz_smtp.c \
+	    earlytalker.c wrap.c respond.c drive.c io.c proxy.c relay.c \
+	    scan.c smtp.c fuzz/fuzz_smtp.c \
 	    fuzz/fuzz_relay.c fuzz/client.c fuzz/streams.c \
 	    bench/load.c bench/stub.c bench/floor.c bench/copy.c
 	clang-tidy -quiet --warnings-as-errors='*' \
 	    -checks='-*,clang-analyzer-*,bugprone-*,cert-*,-cert-err33-c,-bugprone-easily-swappable-parameters' \
-	    earlytalker.c wrap.c io.c proxy.c relay.c scan.c smtp.c \
-	    bench/load.c \
+	    earlytalker.c wrap.c respond.c drive.c io.c proxy.c relay.c \
+	    scan.c smtp.c bench/load.c \
 	    bench/stub.c bench/floor.c bench/copy.c fuzz/client.c \
 	    fuzz/streams.c \
 	    -- -std=c99 -D_POSIX_C_SOURCE=200809L

@@ -1,6 +1,6 @@
 /* relay.c: the state machine of earlytalker-wrap's relay (-D, -S).
  * Pure: no I/O, no globals, no allocation; the time comes in as an
- * argument.  wrap.c reads and writes, and calls these after each read
+ * argument.  drive.c reads and writes, and calls these after each read
  * and each wakeup; the relay fuzzer calls the same functions.
  *
  * A closed world: a client byte goes on at once only where every server
