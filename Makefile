@@ -68,11 +68,20 @@ earlytalker.o: compile earlytalker.c io.h proxy.h smtp.h version.h
 proxy.o: compile proxy.c io.h proxy.h smtp.h
 	./compile proxy.c
 
-wrap.o: compile wrap.c io.h relay.h smtp.h version.h
+wrap.o: compile wrap.c drive.h io.h respond.h smtp.h version.h
 	./compile wrap.c
 
-relay.o: compile relay.c relay.h smtp.h
+respond.o: compile respond.c io.h respond.h smtp.h
+	./compile respond.c
+
+drive.o: compile drive.c drive.h io.h relay.h scan.h smtp.h
+	./compile drive.c
+
+relay.o: compile relay.c relay.h scan.h smtp.h
 	./compile relay.c
+
+scan.o: compile scan.c scan.h smtp.h
+	./compile scan.c
 
 io.o: compile io.c io.h smtp.h
 	./compile io.c
@@ -83,8 +92,9 @@ smtp.o: compile smtp.c smtp.h
 earlytalker: load earlytalker.o io.o proxy.o smtp.o
 	./load earlytalker earlytalker.o io.o proxy.o smtp.o
 
-earlytalker-wrap: load wrap.o io.o relay.o smtp.o
-	./load earlytalker-wrap wrap.o io.o relay.o smtp.o
+earlytalker-wrap: load wrap.o respond.o drive.o io.o relay.o scan.o smtp.o
+	./load earlytalker-wrap wrap.o respond.o drive.o io.o relay.o scan.o \
+	    smtp.o
 
 bench/load.o: compile bench/load.c
 	./compile -o bench/load.o bench/load.c
@@ -230,15 +240,16 @@ setup: install
 bench: bench/load
 	PEERS='$(PEERS)' BENCH_QUICK='$(BENCH_QUICK)' sh bench/run
 
-fuzz_smtp: fuzz/fuzz_smtp.c smtp.c smtp.h
+fuzz_smtp: fuzz/fuzz_smtp.c scan.c scan.h smtp.c smtp.h
 	$(CLANG) -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -I. -Ifuzz \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o fuzz_smtp fuzz/fuzz_smtp.c smtp.c
+	    -o fuzz_smtp fuzz/fuzz_smtp.c scan.c smtp.c
 
-fuzz_relay: fuzz/fuzz_relay.c fuzz/client.c fuzz/client.h relay.c relay.h smtp.c smtp.h
+fuzz_relay: fuzz/fuzz_relay.c fuzz/client.c fuzz/client.h relay.c relay.h \
+    scan.c scan.h smtp.c smtp.h
 	$(CLANG) -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -I. -Ifuzz \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o fuzz_relay fuzz/fuzz_relay.c fuzz/client.c relay.c smtp.c
+	    -o fuzz_relay fuzz/fuzz_relay.c fuzz/client.c relay.c scan.c smtp.c
 
 # each harness gets FUZZTIME seconds
 fuzz: fuzz_smtp fuzz_relay
@@ -267,12 +278,14 @@ lint:
 	# variableScope: KNF declares at the top of a function
 	cppcheck --std=c99 --enable=warning,style,performance,portability \
 	    --suppress=variableScope --error-exitcode=1 --inline-suppr -q \
-	    earlytalker.c wrap.c io.c proxy.c relay.c smtp.c fuzz/fuzz_smtp.c \
+	    earlytalker.c wrap.c respond.c drive.c io.c proxy.c relay.c \
+	    scan.c smtp.c fuzz/fuzz_smtp.c \
 	    fuzz/fuzz_relay.c fuzz/client.c fuzz/streams.c \
 	    bench/load.c bench/stub.c bench/floor.c bench/copy.c
 	clang-tidy -quiet --warnings-as-errors='*' \
 	    -checks='-*,clang-analyzer-*,bugprone-*,cert-*,-cert-err33-c,-bugprone-easily-swappable-parameters' \
-	    earlytalker.c wrap.c io.c proxy.c relay.c smtp.c bench/load.c \
+	    earlytalker.c wrap.c respond.c drive.c io.c proxy.c relay.c \
+	    scan.c smtp.c bench/load.c \
 	    bench/stub.c bench/floor.c bench/copy.c fuzz/client.c \
 	    fuzz/streams.c \
 	    -- -std=c99 -D_POSIX_C_SOURCE=200809L

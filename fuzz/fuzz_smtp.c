@@ -1,14 +1,15 @@
-/* fuzz_smtp.c: libFuzzer harness for smtp.c, the parsers of client and
- * server input.  Build and run with "make fuzz" (clang).  The input is
- * fed in pieces whose sizes come from its first byte, so that lines,
- * replies and bodies split at every place, and each result is checked
- * against what the functions promise. */
+/* fuzz_smtp.c: libFuzzer harness for smtp.c and scan.c, the parsers of
+ * client and server input.  Build and run with "make fuzz" (clang).  The
+ * input is fed in pieces whose sizes come from its first byte, so that
+ * lines, replies and bodies split at every place, and each result is
+ * checked against what the functions promise. */
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "scan.h"
 #include "smtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
