@@ -62,29 +62,35 @@ version.h: VERSION
 	( echo '/* generated from VERSION by make; edit that file */'; \
 	  echo '#define VERSION "'"`head -n 1 VERSION`"'"' ) > version.h
 
-earlytalker.o: compile earlytalker.c io.h proxy.h smtp.h version.h
+earlytalker.o: compile earlytalker.c io.h log.h proxy.h rules.h smtp.h version.h
 	./compile earlytalker.c
 
 proxy.o: compile proxy.c io.h proxy.h smtp.h
 	./compile proxy.c
 
-wrap.o: compile wrap.c io.h relay.h smtp.h version.h
+rules.o: compile rules.c io.h rules.h smtp.h
+	./compile rules.c
+
+wrap.o: compile wrap.c io.h log.h relay.h smtp.h version.h
 	./compile wrap.c
 
 relay.o: compile relay.c relay.h smtp.h
 	./compile relay.c
 
-io.o: compile io.c io.h smtp.h
+io.o: compile io.c io.h log.h smtp.h
 	./compile io.c
+
+log.o: compile log.c io.h log.h smtp.h
+	./compile log.c
 
 smtp.o: compile smtp.c smtp.h
 	./compile smtp.c
 
-earlytalker: load earlytalker.o io.o proxy.o smtp.o
-	./load earlytalker earlytalker.o io.o proxy.o smtp.o
+earlytalker: load earlytalker.o io.o log.o proxy.o rules.o smtp.o
+	./load earlytalker earlytalker.o io.o log.o proxy.o rules.o smtp.o
 
-earlytalker-wrap: load wrap.o io.o relay.o smtp.o
-	./load earlytalker-wrap wrap.o io.o relay.o smtp.o
+earlytalker-wrap: load wrap.o io.o log.o relay.o smtp.o
+	./load earlytalker-wrap wrap.o io.o log.o relay.o smtp.o
 
 bench/load.o: compile bench/load.c
 	./compile -o bench/load.o bench/load.c
@@ -230,10 +236,10 @@ setup: install
 bench: bench/load
 	PEERS='$(PEERS)' BENCH_QUICK='$(BENCH_QUICK)' sh bench/run
 
-fuzz_smtp: fuzz/fuzz_smtp.c smtp.c smtp.h
+fuzz_smtp: fuzz/fuzz_smtp.c smtp.c smtp.h proxy.c proxy.h io.c io.h log.c log.h
 	$(CLANG) -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -I. -Ifuzz \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o fuzz_smtp fuzz/fuzz_smtp.c smtp.c
+	    -o fuzz_smtp fuzz/fuzz_smtp.c smtp.c proxy.c io.c log.c
 
 fuzz_relay: fuzz/fuzz_relay.c fuzz/client.c fuzz/client.h relay.c relay.h smtp.c smtp.h
 	$(CLANG) -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -I. -Ifuzz \
@@ -267,12 +273,12 @@ lint:
 	# variableScope: KNF declares at the top of a function
 	cppcheck --std=c99 --enable=warning,style,performance,portability \
 	    --suppress=variableScope --error-exitcode=1 --inline-suppr -q \
-	    earlytalker.c wrap.c io.c proxy.c relay.c smtp.c fuzz/fuzz_smtp.c \
+	    earlytalker.c wrap.c io.c log.c proxy.c rules.c relay.c smtp.c fuzz/fuzz_smtp.c \
 	    fuzz/fuzz_relay.c fuzz/client.c fuzz/streams.c \
 	    bench/load.c bench/stub.c bench/floor.c bench/copy.c
 	clang-tidy -quiet --warnings-as-errors='*' \
 	    -checks='-*,clang-analyzer-*,bugprone-*,cert-*,-cert-err33-c,-bugprone-easily-swappable-parameters' \
-	    earlytalker.c wrap.c io.c proxy.c relay.c smtp.c bench/load.c \
+	    earlytalker.c wrap.c io.c log.c proxy.c rules.c relay.c smtp.c bench/load.c \
 	    bench/stub.c bench/floor.c bench/copy.c fuzz/client.c \
 	    fuzz/streams.c \
 	    -- -std=c99 -D_POSIX_C_SOURCE=200809L

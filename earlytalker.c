@@ -39,6 +39,7 @@
 
 #include "io.h"
 #include "proxy.h"
+#include "rules.h"
 #include "smtp.h"
 #include "version.h"
 
@@ -184,7 +185,7 @@ parse_wait(const char *s, unsigned long *min, unsigned long *max)
 	const char *dash = strchr(s, '-');
 
 	if (dash == NULL) {
-		if (smtp_seconds(s, MAXWAIT, min) == -1)
+		if (opt_seconds(s, MAXWAIT, min) == -1)
 			return -1;
 		*max = *min;
 		return 0;
@@ -193,8 +194,8 @@ parse_wait(const char *s, unsigned long *min, unsigned long *max)
 		return -1;
 	memcpy(buf, s, (size_t)(dash - s));
 	buf[dash - s] = '\0';
-	if (smtp_seconds(buf, MAXWAIT, min) == -1 ||
-	    smtp_seconds(dash + 1, MAXWAIT, max) == -1 || *min > *max)
+	if (opt_seconds(buf, MAXWAIT, min) == -1 ||
+	    opt_seconds(dash + 1, MAXWAIT, max) == -1 || *min > *max)
 		return -1;
 	return 0;
 }
@@ -240,7 +241,7 @@ static int
 cache_name(char *out, size_t n, const char *ip)
 {
 	unsigned char bin[16];
-	char canon[PROXY_ADDR];
+	char canon[IP_TEXT];
 	int af = strchr(ip, ':') != NULL ? AF_INET6 : AF_INET, k;
 
 	if (inet_pton(af, ip, bin) != 1 ||
@@ -362,7 +363,7 @@ options(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "+:C:PVb:c:dl:nopqtvw:x:")) != -1) {
 		switch (opt) {
 		case 'C':
-			if (smtp_seconds(optarg, 30 * DAY, &ttl_ms) == -1 ||
+			if (opt_seconds(optarg, 30 * DAY, &ttl_ms) == -1 ||
 			    ttl_ms < 1000)
 				usage(opt, optarg,
 				    "not seconds from 1 to 2592000");
@@ -376,7 +377,7 @@ options(int argc, char **argv)
 		case 'c': cachedir = name(opt, optarg, "a directory"); break;
 		case 'd': defer = 1; break;
 		case 'l':
-			if (smtp_seconds(optarg, 30000, &linger_ms) == -1)
+			if (opt_seconds(optarg, 30000, &linger_ms) == -1)
 				usage(opt, optarg, "not seconds from 0 to 30");
 			break;
 		case 'n': checkonly = 1; break;
@@ -411,23 +412,16 @@ options(int argc, char **argv)
 static int
 tcp_environ(void)
 {
-	struct sockaddr_storage ss;
-	char rip[PROXY_ADDR], lip[PROXY_ADDR], rport[8], lport[8];
-	socklen_t len = sizeof ss;
+	char rip[IP_TEXT], lip[IP_TEXT], rport[8], lport[8];
 	const char *e = getenv("TCPREMOTEIP");
 	unsigned int port;
 
 	if (e != NULL && *e != '\0')
 		return 0;
-	memset(&ss, 0, sizeof ss);
-	if (getpeername(0, (struct sockaddr *)&ss, &len) == -1 ||
-	    addr_text(&ss, rip, sizeof rip, &port) == -1)
+	if (sock_ip(1, rip, sizeof rip, &port) == -1)
 		return 0;
 	(void)snprintf(rport, sizeof rport, "%u", port);
-	len = sizeof ss;
-	memset(&ss, 0, sizeof ss);
-	if (getsockname(0, (struct sockaddr *)&ss, &len) == -1 ||
-	    addr_text(&ss, lip, sizeof lip, &port) == -1)
+	if (sock_ip(0, lip, sizeof lip, &port) == -1)
 		return 0;
 	(void)snprintf(lport, sizeof lport, "%u", port);
 	if (setenv("PROTO", "TCP", 1) == -1 ||
@@ -471,7 +465,7 @@ proxy(char *ip, size_t ipsize)
 {
 	unsigned char *h;	/* on the heap: no page of it, unless used */
 	char esc[4 * SMTP_SAMPLE + 1], num[8], t[32];
-	struct smtp_proxy px;
+	struct proxy_header px;
 	long long start = now_ms();
 	size_t n;
 	int st;

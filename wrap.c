@@ -689,13 +689,13 @@ options(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "+:D:ST:Vh:i:mnopqtv")) != -1) {
 		switch (opt) {
 		case 'D':
-			if (smtp_seconds(optarg, 60000, &data_ms) == -1)
+			if (opt_seconds(optarg, 60000, &data_ms) == -1)
 				usage(opt, optarg, "not seconds from 0 to 60");
 			datacheck = 1;
 			break;
 		case 'S': synccheck = 1; break;
 		case 'T':
-			if (smtp_seconds(optarg, 3600000, &session_ms) == -1 ||
+			if (opt_seconds(optarg, 3600000, &session_ms) == -1 ||
 			    session_ms < 1000)
 				usage(opt, optarg,
 				    "not seconds from 1 to 3600");
@@ -713,7 +713,7 @@ options(int argc, char **argv)
 			smtp_text(host, sizeof host, optarg);
 			break;
 		case 'i':
-			if (smtp_seconds(optarg, 3600000, &idle_ms) == -1 ||
+			if (opt_seconds(optarg, 3600000, &idle_ms) == -1 ||
 			    idle_ms < 100)
 				usage(opt, optarg,
 				    "not seconds from 0.1 to 3600");

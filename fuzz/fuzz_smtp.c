@@ -1,5 +1,5 @@
 /* fuzz_smtp.c: libFuzzer harness for smtp.c, the parsers of client and
- * server input.  Build and run with "make fuzz" (clang).  The input is
+ * server input, and proxy.c's parser of the PROXY header.  Build and run with "make fuzz" (clang).  The input is
  * fed in pieces whose sizes come from its first byte, so that lines,
  * replies and bodies split at every place, and each result is checked
  * against what the functions promise. */
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxy.h"
 #include "smtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -88,7 +89,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char esc[4 * SMTP_SAMPLE + 1], text[SMTP_TEXTMAX + 1], *z;
 	const char *in, *arg, *a;
 	struct smtp_rline rl;
-	struct smtp_proxy px;
+	struct proxy_header px;
 	size_t n, step, pos, k, total, len, j;
 	unsigned long ms;
 	int st, verb;
@@ -213,7 +214,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* a PROXY header, fed as proxy_read() feeds it: *need at a time */
 	for (pos = 0; pos <= n; pos += len) {
-		st = smtp_proxy((const unsigned char *)in, pos, &len, &px);
+		st = proxy_parse((const unsigned char *)in, pos, &len, &px);
 		if (st != 0) {
 			check(st == -1 || (size_t)st == pos);
 			if (st > 0)
@@ -245,7 +246,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		printable(text);
 		check(text[0] != '\0');
 	}
-	if (smtp_seconds(z, 300000, &ms) == 0)
+	if (opt_seconds(z, 300000, &ms) == 0)
 		check(ms <= 300000);
 	free(z);
 	return 0;
