@@ -62,13 +62,17 @@ version.h: VERSION
 	( echo '/* generated from VERSION by make; edit that file */'; \
 	  echo '#define VERSION "'"`head -n 1 VERSION`"'"' ) > version.h
 
-earlytalker.o: compile earlytalker.c io.h log.h proxy.h rules.h smtp.h version.h
+earlytalker.o: compile earlytalker.c cache.h io.h log.h proxy.h rules.h \
+    smtp.h version.h
 	./compile earlytalker.c
 
-proxy.o: compile proxy.c io.h proxy.h smtp.h
+cache.o: compile cache.c cache.h io.h log.h smtp.h
+	./compile cache.c
+
+proxy.o: compile proxy.c io.h log.h proxy.h smtp.h
 	./compile proxy.c
 
-rules.o: compile rules.c io.h rules.h smtp.h
+rules.o: compile rules.c io.h log.h rules.h smtp.h
 	./compile rules.c
 
 wrap.o: compile wrap.c io.h log.h relay.h smtp.h version.h
@@ -86,8 +90,9 @@ log.o: compile log.c io.h log.h smtp.h
 smtp.o: compile smtp.c smtp.h
 	./compile smtp.c
 
-earlytalker: load earlytalker.o io.o log.o proxy.o rules.o smtp.o
-	./load earlytalker earlytalker.o io.o log.o proxy.o rules.o smtp.o
+earlytalker: load earlytalker.o cache.o io.o log.o proxy.o rules.o smtp.o
+	./load earlytalker earlytalker.o cache.o io.o log.o proxy.o rules.o \
+	    smtp.o
 
 earlytalker-wrap: load wrap.o io.o log.o relay.o smtp.o
 	./load earlytalker-wrap wrap.o io.o log.o relay.o smtp.o
@@ -273,12 +278,12 @@ lint:
 	# variableScope: KNF declares at the top of a function
 	cppcheck --std=c99 --enable=warning,style,performance,portability \
 	    --suppress=variableScope --error-exitcode=1 --inline-suppr -q \
-	    earlytalker.c wrap.c io.c log.c proxy.c rules.c relay.c smtp.c fuzz/fuzz_smtp.c \
+	    earlytalker.c wrap.c cache.c io.c log.c proxy.c rules.c relay.c smtp.c fuzz/fuzz_smtp.c \
 	    fuzz/fuzz_relay.c fuzz/client.c fuzz/streams.c \
 	    bench/load.c bench/stub.c bench/floor.c bench/copy.c
 	clang-tidy -quiet --warnings-as-errors='*' \
 	    -checks='-*,clang-analyzer-*,bugprone-*,cert-*,-cert-err33-c,-bugprone-easily-swappable-parameters' \
-	    earlytalker.c wrap.c io.c log.c proxy.c rules.c relay.c smtp.c bench/load.c \
+	    earlytalker.c wrap.c cache.c io.c log.c proxy.c rules.c relay.c smtp.c bench/load.c \
 	    bench/stub.c bench/floor.c bench/copy.c fuzz/client.c \
 	    fuzz/streams.c \
 	    -- -std=c99 -D_POSIX_C_SOURCE=200809L

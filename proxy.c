@@ -1,7 +1,7 @@
 /* proxy.c: the PROXY protocol header (v1 text, v2 binary) that a load
  * balancer sends before the client's first byte: proxy_parse(), the pure
- * parser (fuzzed by fuzz/fuzz_smtp.c), and proxy_read(), which takes the
- * header off fd 0, exactly and no byte more. */
+ * parser (fuzzed by fuzz/fuzz_smtp.c), and proxy_read() and proxy_take(),
+ * which take the header off fd 0, exactly and no byte more. */
 
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -209,4 +210,34 @@ proxy_read(struct proxy_header *p, unsigned char *h, size_t *n)
 		if (r > 0)
 			*n += (size_t)r;
 	}
+}
+
+/*
+ * Take the PROXY header off fd 0 into *px, by proxy_read(), its buffer
+ * on the heap: no page of it, unless used.  Returns 1; 0 if no valid
+ * header came, which is logged, with the bytes that came, when loud;
+ * -1 if out of memory.
+ */
+int
+proxy_take(struct proxy_header *px, int loud)
+{
+	unsigned char *h;
+	char esc[4 * SMTP_SAMPLE + 1], t[32];
+	long long start = now_ms();
+	size_t n;
+	int st;
+
+	h = malloc(PROXY_V2MAX);
+	if (h == NULL)
+		return -1;
+	st = proxy_read(px, h, &n);
+	if (st != 1 && loud) {
+		(void)smtp_escape(esc, sizeof esc, (const char *)h,
+		    n < SMTP_SAMPLE ? n : SMTP_SAMPLE);
+		log_line("proxy: %s: %lu bytes after %s s: \"%s\": reject 421",
+		    st == 0 ? "no header" : "bad header", (unsigned long)n,
+		    elapsed(t, sizeof t, now_ms() - start), esc);
+	}
+	free(h);
+	return st == 1;
 }
