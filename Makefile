@@ -1,8 +1,10 @@
 # Edit conf-cc and conf-ld, not this file.
 # Plain POSIX make: no pattern rules, no GNU extensions.
-# make builds with conf-cc and conf-ld (musl, static-pie), or, where
-# there is no musl-gcc, with conf-cc.glibc and conf-ld.glibc; another
-# pair by name: make CONF_CC=conf-cc.glibc CONF_LD=conf-ld.dynamic
+# make builds with conf-cc and conf-ld, as they are: the default is musl,
+# static-pie.  One exception, said when make builds: while conf-cc names
+# musl-gcc and there is no musl-gcc, make builds with conf-cc.glibc and
+# conf-ld.glibc (glibc static-pie) instead.  Another pair by name:
+# make CONF_CC=conf-cc.glibc CONF_LD=conf-ld.dynamic
 
 SHELL = /bin/sh
 PREFIX = /usr/local
@@ -24,21 +26,23 @@ PYTHON3 = python3
 
 it: earlytalker earlytalker-wrap
 
-# flavour: the two conf files this tree is built with, one a line
+# flavour: the two conf files this tree is built with, one a line; make
+# says which, and why, when it writes it
 flavour: $(CONF_CC) $(CONF_LD) conf-cc.glibc conf-ld.glibc Makefile
 	@cc='$(CONF_CC)'; ld='$(CONF_LD)'; \
 	if [ "$$cc $$ld" != 'conf-cc conf-ld' ]; then \
-	  echo "make: building with $$cc and $$ld"; \
-	elif command -v musl-gcc > /dev/null 2>&1; then \
-	  echo 'make: building the default: musl, static-pie (conf-cc, conf-ld)'; \
-	else \
+	  echo "make: building with $$cc and $$ld, as named"; \
+	elif head -n 1 conf-cc | grep -q '^musl-gcc' && \
+	    ! command -v musl-gcc > /dev/null 2>&1; then \
 	  cc=conf-cc.glibc ld=conf-ld.glibc; \
-	  echo 'make: no musl-gcc: building glibc static-pie (conf-cc.glibc, conf-ld.glibc); for the smaller, faster musl build: sh deps build; make clean; make'; \
+	  echo 'make: building with conf-cc.glibc and conf-ld.glibc (glibc static-pie), not conf-cc and conf-ld: conf-cc names musl-gcc, which is not installed (sh deps build installs it; then make clean; make)'; \
+	else \
+	  echo 'make: building with conf-cc and conf-ld'; \
 	fi; \
 	case `head -n 1 $$cc` in musl-gcc*) m=musl ;; *) m=glibc ;; esac; \
 	case `head -n 1 $$ld` in *musl*) n=musl ;; *) n=glibc ;; esac; \
 	if [ $$m != $$n ]; then \
-	  echo "make: $$cc compiles for $$m, $$ld links with $$n: name both, e.g. make CONF_CC=conf-cc.glibc CONF_LD=conf-ld.dynamic" >&2; \
+	  echo "make: $$cc compiles for $$m, $$ld links with $$n: make them agree (edit both, or name a pair: make CONF_CC=conf-cc.glibc CONF_LD=conf-ld.dynamic)" >&2; \
 	  exit 1; \
 	fi; \
 	printf '%s\n' "$$cc" "$$ld" > flavour
