@@ -67,7 +67,7 @@ version.h: VERSION
 	  echo '#define VERSION "'"`head -n 1 VERSION`"'"' ) > version.h
 
 earlytalker.o: compile earlytalker.c cache.h io.h log.h proxy.h rules.h \
-    smtp.h version.h
+    settings.h smtp.h version.h wait.h
 	./compile earlytalker.c
 
 cache.o: compile cache.c cache.h io.h log.h smtp.h
@@ -75,6 +75,13 @@ cache.o: compile cache.c cache.h io.h log.h smtp.h
 
 proxy.o: compile proxy.c io.h log.h proxy.h smtp.h
 	./compile proxy.c
+
+settings.o: compile settings.c cache.h io.h log.h rules.h settings.h \
+    smtp.h wait.h
+	./compile settings.c
+
+wait.o: compile wait.c io.h log.h smtp.h wait.h
+	./compile wait.c
 
 rules.o: compile rules.c io.h log.h rules.h smtp.h
 	./compile rules.c
@@ -94,9 +101,10 @@ log.o: compile log.c io.h log.h smtp.h
 smtp.o: compile smtp.c smtp.h
 	./compile smtp.c
 
-earlytalker: load earlytalker.o cache.o io.o log.o proxy.o rules.o smtp.o
+earlytalker: load earlytalker.o cache.o io.o log.o proxy.o rules.o \
+    settings.o smtp.o wait.o
 	./load earlytalker earlytalker.o cache.o io.o log.o proxy.o rules.o \
-	    smtp.o
+	    settings.o smtp.o wait.o
 
 earlytalker-wrap: load wrap.o io.o log.o relay.o smtp.o
 	./load earlytalker-wrap wrap.o io.o log.o relay.o smtp.o
@@ -282,14 +290,15 @@ lint:
 	# variableScope: KNF declares at the top of a function
 	cppcheck --std=c99 --enable=warning,style,performance,portability \
 	    --suppress=variableScope --error-exitcode=1 --inline-suppr -q \
-	    earlytalker.c wrap.c cache.c io.c log.c proxy.c rules.c relay.c smtp.c fuzz/fuzz_smtp.c \
-	    fuzz/fuzz_relay.c fuzz/client.c fuzz/streams.c \
+	    earlytalker.c wrap.c cache.c io.c log.c proxy.c rules.c relay.c \
+	    settings.c smtp.c wait.c fuzz/fuzz_smtp.c fuzz/fuzz_relay.c fuzz/client.c \
+	    fuzz/streams.c \
 	    bench/load.c bench/stub.c bench/floor.c bench/copy.c
 	clang-tidy -quiet --warnings-as-errors='*' \
 	    -checks='-*,clang-analyzer-*,bugprone-*,cert-*,-cert-err33-c,-bugprone-easily-swappable-parameters' \
-	    earlytalker.c wrap.c cache.c io.c log.c proxy.c rules.c relay.c smtp.c bench/load.c \
-	    bench/stub.c bench/floor.c bench/copy.c fuzz/client.c \
-	    fuzz/streams.c \
+	    earlytalker.c wrap.c cache.c io.c log.c proxy.c rules.c relay.c \
+	    settings.c smtp.c wait.c bench/load.c bench/stub.c bench/floor.c bench/copy.c \
+	    fuzz/client.c fuzz/streams.c \
 	    -- -std=c99 -D_POSIX_C_SOURCE=200809L
 
 clean:

@@ -15,7 +15,8 @@
  *
  * Each step decides into a value, a verdict, or leaves the decision to
  * the next step; act() carries the verdict out once; main() execs prog
- * at its end, the one exec.  With -n, check() instead reads what a run
+ * at its end, the one exec.  The options are a struct settings
+ * (settings.h).  With -n, check() (settings.c) instead reads what a run
  * would read, through the same functions, and runs nothing.
  */
 
@@ -26,11 +27,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +37,10 @@
 #include "io.h"
 #include "proxy.h"
 #include "rules.h"
+#include "settings.h"
 #include "smtp.h"
 #include "version.h"
+#include "wait.h"
 
 #define PROG "earlytalker"
 #define USAGE "earlytalker [ -PVdnopqtv ] [ -b text ] [ -C seconds ] " \
@@ -51,7 +50,6 @@
 #define BADSEQ "503 5.5.1 Bad sequence of commands"
 #define MAXREPLIES 20		/* replies in all after a refusal */
 #define LINGER_QUIET_MS 200	/* the linger ends after this much silence */
-#define MAXWAIT 300000		/* -w, milliseconds */
 #define DAY 86400000UL		/* -C default, milliseconds */
 
 /* What becomes of the client. */
@@ -74,31 +72,19 @@ enum verdict {
 static void usage(int, const char *, const char *) NORETURN;
 static void reject(const char *, const char *, const char *) NORETURN;
 static void unavailable(void) NORETURN;
+static void nomem(const char *) NORETURN;
 static void fail(const char *) NORETURN;
 
-static int defer;		/* 1: -d, mark and exec; 0: reject */
-static int observe;		/* 1: -o or $EARLYTALKER_OBSERVE: log each
-				 * decision as "observe:", carry out none */
+static struct settings cf = {	/* the options: settings.h */
+	.verbosity = 1, .wait_min = 1000, .wait_max = 1000,
+	.linger_ms = 2000, .ttl_ms = DAY
+};
 static int checkonly;		/* 1: -n, check the configuration, run
 				 * nothing */
-static int temporary;		/* 1: -t, 421; 0: -p, 554; for a marked
-				 * client, what its mark says */
-static int verbosity = 1;	/* 0 -q: errors; 1: refusals and marks;
-				 * 2 -v: passes, skips, hangups too */
-static unsigned long wait_min = 1000;	/* -w, 0..MAXWAIT ms */
-static unsigned long wait_max = 1000;	/* -w, wait_min..MAXWAIT ms */
-static unsigned long linger_ms = 2000;	/* -l, 0..30000 */
-static const char *teaser;	/* -b: text of the 220- line, or NULL */
 static int teased;		/* 1: the 220- line went out */
-static const char *cachedir;	/* -c: the pass cache, or NULL */
 static int caching;		/* 1: a pass of this client is cached */
-static unsigned long ttl_ms = DAY;	/* -C, 1 s..30 days */
-static int proxyopt;		/* 1: -P, every client comes via PROXY */
 static int proxylocal;		/* 1: a PROXY LOCAL header: the balancer's
 				 * own check, never in the pass cache */
-static const char *rulescdb;	/* -x: tcprules cdb for the clients that
-				 * no tcpserver -x has seen: proxied ones
-				 * and inetd's */
 static char host[SMTP_TEXTMAX + 1];	/* our name, after a teaser */
 static char marktext[SMTP_TEXTMAX + 1];	/* MARKED: the mark's reply */
 
@@ -129,6 +115,14 @@ unavailable(void)
 		finish_greeting();
 	(void)reply(REPLY_TEMP);
 	exit(111);
+}
+
+/* A variable for prog cannot be set: out of memory; unavailable(). */
+static void
+nomem(const char *var)
+{
+	log_fatal("unable to set %s: out of memory", var);
+	unavailable();
 }
 
 /* fd 0 cannot be examined: a fatal line, exit 111, no reply. */
@@ -162,13 +156,13 @@ reject(const char *first, const char *text, const char *each)
 	(void)setsockopt(1, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (first != NULL) {
 		(void)snprintf(buf, sizeof buf, "%s %s", first, text);
-		if (reply(buf) == -1 || first[0] == '4' || linger_ms == 0)
+		if (reply(buf) == -1 || first[0] == '4' || cf.linger_ms == 0)
 			goto done;
 	} else	/* with -l 0 too, the line that came early is answered */
 		finish_greeting();
 	memset(&in, 0, sizeof in);
 	memset(&l, 0, sizeof l);
-	deadline = now_ms() + (long long)linger_ms;
+	deadline = now_ms() + (long long)cf.linger_ms;
 	/* a client that has its answer and says nothing more for
 	 * LINGER_QUIET_MS, and the round trips its answer takes, has gone
 	 * quiet: it holds a slot for nothing.  One that answers the 554
@@ -192,74 +186,6 @@ reject(const char *first, const char *text, const char *each)
 done:
 	close_clean();
 	exit(0);
-}
-
-/* "2" or "2-6": the wait, or a range to draw it from, in milliseconds. */
-static int
-parse_wait(const char *s, unsigned long *min, unsigned long *max)
-{
-	char buf[32];
-	const char *dash = strchr(s, '-');
-
-	if (dash == NULL) {
-		if (opt_seconds(s, MAXWAIT, min) == -1)
-			return -1;
-		*max = *min;
-		return 0;
-	}
-	if ((size_t)(dash - s) >= sizeof buf)
-		return -1;
-	memcpy(buf, s, (size_t)(dash - s));
-	buf[dash - s] = '\0';
-	if (opt_seconds(buf, MAXWAIT, min) == -1 ||
-	    opt_seconds(dash + 1, MAXWAIT, max) == -1 || *min > *max)
-		return -1;
-	return 0;
-}
-
-/*
- * A wait drawn uniformly from min..max milliseconds, from /dev/urandom,
- * so that bots cannot learn it.  If the random source fails: max.
- */
-static unsigned long
-draw_wait(unsigned long min, unsigned long max)
-{
-	unsigned char r[64];
-	uint32_t span = (uint32_t)(max - min) + 1, limit, v;
-	size_t i;
-	int fd;
-
-	if (min == max)
-		return min;
-	limit = UINT32_MAX - UINT32_MAX % span;	/* no modulo bias */
-	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (fd != -1 && read(fd, r, sizeof r) == (ssize_t)sizeof r) {
-		(void)close(fd);
-		for (i = 0; i + 4 <= sizeof r; i += 4) {
-			v = (uint32_t)r[i] | (uint32_t)r[i + 1] << 8 |
-			    (uint32_t)r[i + 2] << 16 | (uint32_t)r[i + 3] << 24;
-			if (v < limit)
-				return min + v % span;
-		}
-	}
-	if (fd != -1)
-		(void)close(fd);
-	log_line("warning: unable to read /dev/urandom: using %lu ms", max);
-	return max;
-}
-
-/* The wait of -w (or $EARLYTALKER_WAIT) as the log says it: "S.mmm", or
- * "S.mmm-S.mmm" for a range; into buf, n bytes. */
-static char *
-waits(char *buf, size_t n)
-{
-	char t[32], t2[32];
-
-	(void)elapsed(t, sizeof t, (long long)wait_min);
-	(void)elapsed(t2, sizeof t2, (long long)wait_max);
-	(void)snprintf(buf, n, "%s%s%s", t, wait_max != wait_min ? "-" : "",
-	    wait_max != wait_min ? t2 : "");
-	return buf;
 }
 
 /* A name (text, directory, file) for opt: not empty, not an option. */
@@ -288,37 +214,40 @@ options(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "+:C:PVb:c:dl:nopqtvw:x:")) != -1) {
 		switch (opt) {
 		case 'C':
-			if (opt_seconds(optarg, 30 * DAY, &ttl_ms) == -1 ||
-			    ttl_ms < 1000)
+			if (opt_seconds(optarg, 30 * DAY, &cf.ttl_ms) == -1 ||
+			    cf.ttl_ms < 1000)
 				usage(opt, optarg,
 				    "not seconds from 1 to 2592000");
 			break;
-		case 'P': proxyopt = 1; break;
+		case 'P': cf.proxy = 1; break;
 		case 'V':
 			(void)write_all(1, PROG " " VERSION "\n",
 			    sizeof PROG " " VERSION);
 			exit(0);
-		case 'b': teaser = name(opt, optarg, "text"); break;
-		case 'c': cachedir = name(opt, optarg, "a directory"); break;
-		case 'd': defer = 1; break;
+		case 'b': cf.teaser = name(opt, optarg, "text"); break;
+		case 'c':
+			cf.cachedir = name(opt, optarg, "a directory");
+			break;
+		case 'd': cf.defer = 1; break;
 		case 'l':
-			if (opt_seconds(optarg, 30000, &linger_ms) == -1)
+			if (opt_seconds(optarg, 30000, &cf.linger_ms) == -1)
 				usage(opt, optarg, "not seconds from 0 to 30");
 			break;
 		case 'n': checkonly = 1; break;
-		case 'o': observe = 1; break;
-		case 'p': temporary = 0; break;
-		case 'q': verbosity = 0; break;
-		case 't': temporary = 1; break;
-		case 'v': verbosity = 2; break;
+		case 'o': cf.observe = 1; break;
+		case 'p': cf.temporary = 0; break;
+		case 'q': cf.verbosity = 0; break;
+		case 't': cf.temporary = 1; break;
+		case 'v': cf.verbosity = 2; break;
 		case 'w':
-			if (parse_wait(optarg, &wait_min, &wait_max) == -1)
+			if (wait_parse(optarg, &cf.wait_min, &cf.wait_max) ==
+			    -1)
 				usage(opt, optarg, *optarg != '\0' &&
 				    strchr(optarg + 1, '-') != NULL ?
 				    "not a range of seconds from 0 to 300" :
 				    "not seconds from 0 to 300");
 			break;
-		case 'x': rulescdb = name(opt, optarg, "a cdb file"); break;
+		case 'x': cf.rules = name(opt, optarg, "a cdb file"); break;
 		case ':': usage(optopt, NULL, "no value");
 		default: usage(optopt, NULL, "no such option");
 		}
@@ -329,68 +258,23 @@ options(int argc, char **argv)
 	return argv;
 }
 
-/*
- * The client's tcp-environ(5) variables, as tcpserver sets them: the
- * remote and local address and port, and with proto $PROTO too.  Out of
- * memory: the client is to come back later.
- */
-static void
-tcp_setenv(int proto, const char *rip, unsigned int rport, const char *lip,
-    unsigned int lport)
-{
-	char rp[8], lp[8];
-
-	(void)snprintf(rp, sizeof rp, "%u", rport);
-	(void)snprintf(lp, sizeof lp, "%u", lport);
-	if ((proto && setenv("PROTO", "TCP", 1) == -1) ||
-	    setenv("TCPREMOTEIP", rip, 1) == -1 ||
-	    setenv("TCPREMOTEPORT", rp, 1) == -1 ||
-	    setenv("TCPLOCALIP", lip, 1) == -1 ||
-	    setenv("TCPLOCALPORT", lp, 1) == -1) {
-		log_fatal("unable to set TCPREMOTEIP: out of memory");
-		unavailable();
-	}
-}
-
-/*
- * Under inetd, xinetd or systemd no tcpserver set the tcp-environ(5)
- * variables: set them from fd 0's socket, as tcpserver would, for prog
- * (qmail-smtpd wants $TCPREMOTEIP) and for -x.  Returns 1 if set; 0 if
- * $TCPREMOTEIP was there, or fd 0 is no TCP socket with a peer.
- */
-static int
-tcp_environ(void)
-{
-	char rip[IP_TEXT], lip[IP_TEXT];
-	const char *e = getenv("TCPREMOTEIP");
-	unsigned int rport, lport;
-
-	if (e != NULL && *e != '\0')
-		return 0;
-	if (sock_ip(1, rip, sizeof rip, &rport) == -1 ||
-	    sock_ip(0, lip, sizeof lip, &lport) == -1)
-		return 0;
-	tcp_setenv(1, rip, rport, lip, lport);
-	return 1;
-}
-
 /* Apply the -x rules to the client at ip, as tcpserver -x would: DENY,
  * or NEXT. */
 static enum verdict
 rules(const char *ip)
 {
-	switch (rules_apply(rulescdb, ip)) {
+	switch (rules_apply(cf.rules, ip)) {
 	case 0:
-		if (verbosity > 0)
+		if (cf.verbosity > 0)
 			log_line("deny: rules");
 		return DENY;	/* tcpserver's deny: close, say nothing */
 	case -1:
-		log_line("warning: unable to read rules %s: %s", rulescdb,
+		log_line("warning: unable to read rules %s: %s", cf.rules,
 		    strerror(errno));
 		break;
 	case -2:
 		log_line("warning: unable to read rules %s: not a cdb",
-		    rulescdb);
+		    cf.rules);
 	}
 	return NEXT;
 }
@@ -409,7 +293,7 @@ proxy(char *ip, size_t ipsize)
 	int st;
 
 	(void)unsetenv("EARLYTALKER_PROXY");
-	st = proxy_take(&px, verbosity > 0);
+	st = proxy_take(&px, cf.verbosity > 0);
 	if (st == -1) {
 		log_fatal("unable to read the PROXY header: out of memory");
 		unavailable();
@@ -418,27 +302,21 @@ proxy(char *ip, size_t ipsize)
 		return -1;
 	if (px.local) {
 		proxylocal = 1;
-		if (verbosity > 1)
+		if (cf.verbosity > 1)
 			log_line("proxy: v%d local", px.version);
 		return 0;
 	}
-	tcp_setenv(0, px.src, px.sport, px.dst, px.dport);
+	if (tcp_setenv(0, px.src, px.sport, px.dst, px.dport) == -1)
+		nomem("TCPREMOTEIP");
 	/* they named the balancer, not the client */
 	(void)unsetenv("TCPREMOTEHOST");
 	(void)unsetenv("TCPREMOTEINFO");
-	if (verbosity > 1)
+	if (cf.verbosity > 1)
 		log_line("proxy: v%d from %s port %u to %s port %u",
 		    px.version, px.src, px.sport, px.dst, px.dport);
 	(void)snprintf(ip, ipsize, "%s", px.src);
 	log_init(PROG, ip);
 	return 0;
-}
-
-/* Does a PROXY header come first?  -P, or $EARLYTALKER_PROXY. */
-static int
-proxied(void)
-{
-	return proxyopt || getenv("EARLYTALKER_PROXY") != NULL;
 }
 
 /*
@@ -456,75 +334,16 @@ client(char *ip, size_t ipsize)
 
 	log_init(PROG, NULL);
 	found = tcp_environ();
+	if (found == -1)
+		nomem("TCPREMOTEIP");
 	peer_ip(ip, ipsize);
 	log_init(PROG, ip);
-	if (proxied()) {
+	if (proxied(&cf)) {
 		if (proxy(ip, ipsize) == -1)
 			return NOPROXY;
 		found = !proxylocal;
 	}
-	return found && rulescdb != NULL ? rules(ip) : NEXT;
-}
-
-/*
- * A value of $EARLYTALKER_WAIT, found where ("" for the environment; for
- * -n, the rule that sets it): into *min and *max, or a warning that
- * names it and says which wait applies instead (-w).  0, or -1.
- */
-static int
-check_wait(const char *v, const char *where, unsigned long *min,
-    unsigned long *max)
-{
-	char esc[4 * 20 + 1], t[64];
-
-	if (parse_wait(v, min, max) == 0)
-		return 0;
-	(void)smtp_escape(esc, sizeof esc, v, strlen(v) > 20 ? 20 : strlen(v));
-	log_line("warning: %sEARLYTALKER_WAIT \"%s\" is not seconds from 0 "
-	    "to 300: using %s", where, esc, waits(t, sizeof t));
-	return -1;
-}
-
-/*
- * A value of $EARLYTALKER_OBSERVE, found where: present turns observing
- * on, whatever it holds.  Empty is its form; another value, "0" or "no"
- * too, warns, since it may have been meant to turn observing off.
- */
-static void
-check_observe(const char *v, const char *where)
-{
-	char esc[4 * 20 + 1];
-
-	if (*v == '\0')
-		return;
-	(void)smtp_escape(esc, sizeof esc, v, strlen(v) > 20 ? 20 : strlen(v));
-	log_line("warning: %sEARLYTALKER_OBSERVE \"%s\" is not empty: "
-	    "observing", where, esc);
-}
-
-/* The environment's $EARLYTALKER_WAIT, from the rules, in place of -w. */
-static void
-env_wait(void)
-{
-	const char *v = getenv("EARLYTALKER_WAIT");
-	unsigned long min, max;
-
-	if (v != NULL && check_wait(v, "", &min, &max) == 0) {
-		wait_min = min;
-		wait_max = max;
-	}
-}
-
-/* The environment's $EARLYTALKER_OBSERVE, from the rules, or -o. */
-static void
-env_observe(void)
-{
-	const char *v = getenv("EARLYTALKER_OBSERVE");
-
-	if (v != NULL) {
-		check_observe(v, "");
-		observe = 1;
-	}
+	return found && cf.rules != NULL ? rules(ip) : NEXT;
 }
 
 /*
@@ -536,37 +355,26 @@ env_observe(void)
 static void
 observing(void)
 {
-	env_observe();
-	if (observe && setenv("EARLYTALKER_OBSERVE", "", 1) == -1) {
-		log_fatal("unable to set EARLYTALKER_OBSERVE: out of memory");
-		unavailable();
-	}
+	env_observe(&cf);
+	if (cf.observe && setenv("EARLYTALKER_OBSERVE", "", 1) == -1)
+		nomem("EARLYTALKER_OBSERVE");
 }
 
 /* The wait for this client: -w, or $EARLYTALKER_WAIT from the rules. */
 static unsigned long
 wait_for(void)
 {
-	env_wait();
-	return draw_wait(wait_min, wait_max);
+	env_wait(&cf);
+	return wait_draw(cf.wait_min, cf.wait_max);
 }
 
 /* A client that gets no wait, for why: logged with -v.  EXEMPT. */
 static enum verdict
 skip(const char *why)
 {
-	if (verbosity > 1)
+	if (cf.verbosity > 1)
 		log_line("skip: %s", why);
 	return EXEMPT;
-}
-
-/* What is done to a client that talked first or came marked, as the log
- * and -n say it; tease: after a 220- line. */
-static const char *
-action(int tease)
-{
-	return defer ? "mark" : temporary ? "reject 421" : tease ?
-	    "reject 550" : "reject 554";
 }
 
 /*
@@ -586,15 +394,15 @@ known(const char *ip)
 	if (marked != NULL && *marked == '\0')
 		return skip("exempt");
 	if (marked != NULL) {
-		temporary = !smtp_marked(marktext, sizeof marktext, marked);
-		if (verbosity > 0)
-			log_line("%smarked: %s", observe ? "observe: " : "",
-			    action(0));
-		return observe ? OBSERVE : defer ? MARK : MARKED;
+		cf.temporary = !smtp_marked(marktext, sizeof marktext, marked);
+		if (cf.verbosity > 0)
+			log_line("%smarked: %s", cf.observe ? "observe: " : "",
+			    action(&cf, 0));
+		return cf.observe ? OBSERVE : cf.defer ? MARK : MARKED;
 	}
-	if (cachedir != NULL && !proxylocal) {
-		caching = cache_find(cachedir, ip) == 0;
-		if (caching && cache_fresh(ttl_ms))
+	if (cf.cachedir != NULL && !proxylocal) {
+		caching = cache_find(cf.cachedir, ip) == 0;
+		if (caching && cache_fresh(cf.ttl_ms))
 			return skip("cached");
 	}
 	return NEXT;
@@ -608,46 +416,11 @@ tease(void)
 	void (*sigpipe)(int);
 
 	local_host(host, sizeof host);
-	smtp_text(text, sizeof text, teaser);
+	smtp_text(text, sizeof text, cf.teaser);
 	(void)snprintf(line, sizeof line, "220-%s", text);
 	sigpipe = signal(SIGPIPE, SIG_IGN);
 	teased = reply(line) == 0;
 	(void)signal(SIGPIPE, sigpipe);	/* as found: it is prog's */
-}
-
-/*
- * Wait on the monotonic clock, with no alarm and no signal handler, for
- * fd 0 to become readable within wait_ms: the milliseconds waited, or
- * -1 if the client stayed quiet.
- */
-static long long
-quiet_for(unsigned long wait_ms)
-{
-	char t[32];
-	struct pollfd p;
-	long long start = now_ms(), left;
-	int r;
-
-	for (;;) {
-		left = start + (long long)wait_ms - now_ms();
-		if (left < 0)
-			left = 0;
-		p.fd = 0;
-		p.events = POLLIN;
-		p.revents = 0;
-		r = poll(&p, 1, (int)left);
-		if (r == -1 && errno != EINTR)
-			fail("poll fd 0");
-		if (r > 0)
-			return now_ms() - start;
-		if (r == 0 && (left == 0 ||
-		    now_ms() >= start + (long long)wait_ms)) {
-			if (verbosity > 1)
-				log_line("pass after %s s", elapsed(t,
-				    sizeof t, now_ms() - start));
-			return -1;
-		}
-	}
 }
 
 /*
@@ -672,18 +445,18 @@ verdict(long long waited, int sock)
 	if (n < k)
 		n = (int)k;
 	if (n <= 0) {	/* a health check, a scan: no decision to log */
-		if (verbosity > 1)
+		if (cf.verbosity > 1)
 			log_line("hangup after %s s",
 			    elapsed(t, sizeof t, waited));
 		return HANGUP;
 	}
 	(void)smtp_escape(esc, sizeof esc, sample, (size_t)k);
-	if (verbosity > 0)
+	if (cf.verbosity > 0)
 		log_line("%searly: %d bytes after %s s: \"%s%s\" %s: %s",
-		    observe ? "observe: " : "", n,
+		    cf.observe ? "observe: " : "", n,
 		    elapsed(t, sizeof t, waited), esc, n > k ? "..." : "",
-		    smtp_class(sample, (size_t)k), action(teased));
-	return observe ? OBSERVE : defer ? MARK : EARLY;
+		    smtp_class(sample, (size_t)k), action(&cf, teased));
+	return cf.observe ? OBSERVE : cf.defer ? MARK : EARLY;
 }
 
 /*
@@ -694,8 +467,10 @@ verdict(long long waited, int sock)
 static enum verdict
 hold(unsigned long wait_ms)
 {
+	char t[32];
 	struct stat st;
 	long long waited;
+	int quiet;
 
 	if (fstat(0, &st) == -1)
 		fail("examine fd 0");
@@ -704,10 +479,16 @@ hold(unsigned long wait_ms)
 		    "not waiting");
 		return EXEMPT;
 	}
-	if (teaser != NULL)
+	if (cf.teaser != NULL)
 		tease();
-	waited = quiet_for(wait_ms);
-	return waited < 0 ? PASS : verdict(waited, S_ISSOCK(st.st_mode));
+	waited = wait_quiet(wait_ms, &quiet);
+	if (waited == -1)
+		fail("poll fd 0");
+	if (!quiet)
+		return verdict(waited, S_ISSOCK(st.st_mode));
+	if (cf.verbosity > 1)
+		log_line("pass after %s s", elapsed(t, sizeof t, waited));
+	return PASS;
 }
 
 /*
@@ -721,11 +502,12 @@ act(enum verdict v)
 	switch (v) {
 	case EARLY:
 		if (teased)	/* RFC 5321 4.2.1: no 554 after a 220- line */
-			reject(NULL, NULL, temporary ? "421 4.5.1 " REASON :
+			reject(NULL, NULL, cf.temporary ? "421 4.5.1 " REASON :
 			    "550 5.5.1 " REASON);
-		reject(temporary ? "421 4.5.1" : "554 5.5.1", REASON, BADSEQ);
+		reject(cf.temporary ? "421 4.5.1" : "554 5.5.1", REASON,
+		    BADSEQ);
 	case MARKED:
-		reject(temporary ? "421 4.7.1" : "554 5.7.1", marktext,
+		reject(cf.temporary ? "421 4.7.1" : "554 5.7.1", marktext,
 		    BADSEQ);
 	case NOPROXY:
 		(void)signal(SIGPIPE, SIG_IGN);
@@ -744,100 +526,13 @@ act(enum verdict v)
 		break;
 	case MARK:	/* a client that came marked keeps its mark */
 		if (getenv("EARLYTALKER") == NULL && setenv("EARLYTALKER",
-		    temporary ? REASON : "-" REASON, 1) == -1) {
-			log_fatal("unable to set EARLYTALKER: out of memory");
-			unavailable();
-		}
+		    cf.temporary ? REASON : "-" REASON, 1) == -1)
+			nomem("EARLYTALKER");
 		break;
 	case NEXT:
 	case EXEMPT:
 		break;
 	}
-}
-
-/* -n: one instruction of a -x rule, as a client that it applies to
- * would get it: warn of what would be warned of then. */
-static int
-check_rule(const char *key, size_t klen, const char *var, const char *value,
-    void *arg)
-{
-	char k[4 * 40 + 1], v[4 * 40 + 1], where[PATH_MAX + 4 * 40 + 32];
-	unsigned long min, max;
-
-	(void)arg;
-	(void)smtp_escape(k, sizeof k, key, klen > 40 ? 40 : klen);
-	(void)snprintf(where, sizeof where, "rules %s: rule \"%s\": ",
-	    rulescdb, k);
-	if (value == NULL) {
-		(void)smtp_escape(v, sizeof v, var,
-		    strlen(var) > 40 ? 40 : strlen(var));
-		log_line("warning: %s\"%s\" is not D or +VAR=value: ignored",
-		    where, v);
-	} else if (strcmp(var, "EARLYTALKER_WAIT") == 0)
-		(void)check_wait(value, where, &min, &max);
-	else if (strcmp(var, "EARLYTALKER_OBSERVE") == 0)
-		check_observe(value, where);
-	return 0;
-}
-
-/* -n: the settings, one "name value" a line on fd 1; prog as found. */
-static void
-report(const char *prog)
-{
-	char text[SMTP_TEXTMAX + 1], t[64];
-
-	if (teaser != NULL)
-		smtp_text(text, sizeof text, teaser);
-	setting("observe", "%s", observe ? "yes" : "no");
-	setting("wait", "%s", waits(t, sizeof t));
-	setting("action", "%s", action(teaser != NULL));
-	setting("linger", "%s", elapsed(t, sizeof t, (long long)linger_ms));
-	setting("log", "%s", verbosity == 0 ? "quiet" : verbosity == 1 ?
-	    "default" : "verbose");
-	setting("teaser", "%s", teaser != NULL ? text : "-");
-	setting("cache", "%s", cachedir != NULL ? cachedir : "-");
-	setting("ttl", "%s", elapsed(t, sizeof t, (long long)ttl_ms));
-	setting("proxy", "%s", proxied() ? "yes" : "no");
-	setting("rules", "%s", rulescdb != NULL ? rulescdb : "-");
-	setting("prog", "%s", prog);
-}
-
-/*
- * -n: check the configuration, without a client: the options (read by
- * options()), the environment, the -x rules, each of them, the -c
- * directory (written and removed as this user) and prog (found as
- * execvp() would), each by the functions a run uses.  fd 0 is never
- * touched.  Print the settings (report()), and warnings and fatal lines
- * on fd 2 without a client's address.  Returns the exit code: 0, or 111
- * if a run would fail for every client.
- */
-static int
-check(char **argv)
-{
-	char prog[PATH_MAX];
-	long nrules = 0;
-	int bad = 0;
-
-	log_init(PROG, "");
-	env_wait();
-	env_observe();
-	check_env();
-	if (rulescdb != NULL)
-		nrules = rules_check(rulescdb, check_rule, NULL);
-	if (nrules < 0) {
-		log_fatal("unable to read rules %s: %s", rulescdb,
-		    nrules == -2 ? "not a cdb" : strerror(errno));
-		bad = 1;
-	}
-	if (cachedir != NULL && cache_check(cachedir) == -1)
-		bad = 1;
-	if (prog_find(argv[0], prog, sizeof prog) == -1) {
-		log_fatal("unable to run %s: %s", argv[0], strerror(errno));
-		(void)snprintf(prog, sizeof prog, "%s", argv[0]);
-		bad = 1;
-	}
-	report(prog);
-	return bad ? 111 : 0;
 }
 
 /*
@@ -855,8 +550,10 @@ main(int argc, char **argv)
 	enum verdict v;
 
 	argv = options(argc, argv);
-	if (checkonly)
-		return check(argv);
+	if (checkonly) {
+		log_init(PROG, "");	/* no client */
+		return check(&cf, argv[0]);
+	}
 	v = client(ip, sizeof ip);
 	if (v == NEXT) {
 		observing();
