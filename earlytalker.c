@@ -280,40 +280,26 @@ rules(const char *ip)
 }
 
 /*
- * The client comes through a load balancer: take its PROXY header off
- * fd 0 and make the real client the client ($TCPREMOTEIP and the rest,
- * and ip).  Returns 0, or -1 if no valid header came (proxy_take()
- * logged it).  A LOCAL header (the balancer's own connection, its health
- * check) keeps the connection's addresses and sets proxylocal.
+ * The client comes through a load balancer: its PROXY header makes the
+ * real client the client (proxy_client()), its address into ip.
+ * Returns 0, or -1 if no valid header came.  A LOCAL header sets
+ * proxylocal.
  */
 static int
 proxy(char *ip, size_t ipsize)
 {
 	struct proxy_header px;
-	int st;
 
 	(void)unsetenv("EARLYTALKER_PROXY");
-	st = proxy_take(&px, cf.verbosity > 0);
-	if (st == -1) {
-		log_fatal("unable to read the PROXY header: out of memory");
+	switch (proxy_client(&px, cf.verbosity)) {
+	case -2:
 		unavailable();
-	}
-	if (st == 0)
+	case -1:
 		return -1;
-	if (px.local) {
+	case 0:
 		proxylocal = 1;
-		if (cf.verbosity > 1)
-			log_line("proxy: v%d local", px.version);
 		return 0;
 	}
-	if (tcp_setenv(0, px.src, px.sport, px.dst, px.dport) == -1)
-		nomem("TCPREMOTEIP");
-	/* they named the balancer, not the client */
-	(void)unsetenv("TCPREMOTEHOST");
-	(void)unsetenv("TCPREMOTEINFO");
-	if (cf.verbosity > 1)
-		log_line("proxy: v%d from %s port %u to %s port %u",
-		    px.version, px.src, px.sport, px.dst, px.dport);
 	(void)snprintf(ip, ipsize, "%s", px.src);
 	log_init(PROG, ip);
 	return 0;

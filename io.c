@@ -1,6 +1,7 @@
 /* io.c: the I/O both programs share: the monotonic clock, whole writes
- * and replies, the client's address, command lines read before a
- * deadline, a clean close, and the finding of prog as execvp() would. */
+ * and replies, the client's address (and its tcp-environ(5) variables,
+ * where no tcpserver set them), command lines read before a deadline, a
+ * clean close, and the finding of prog as execvp() would. */
 
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -131,6 +132,48 @@ peer_ip(char *out, size_t n)
 	}
 	if (sock_ip(1, out, n, &port) == -1)
 		(void)snprintf(out, n, "unknown");
+}
+
+/*
+ * The client's tcp-environ(5) variables, as tcpserver sets them: the
+ * remote and local address and port, and with proto $PROTO too.  0, or
+ * -1 if out of memory.
+ */
+int
+tcp_setenv(int proto, const char *rip, unsigned int rport, const char *lip,
+    unsigned int lport)
+{
+	char rp[8], lp[8];
+
+	(void)snprintf(rp, sizeof rp, "%u", rport);
+	(void)snprintf(lp, sizeof lp, "%u", lport);
+	return (proto && setenv("PROTO", "TCP", 1) == -1) ||
+	    setenv("TCPREMOTEIP", rip, 1) == -1 ||
+	    setenv("TCPREMOTEPORT", rp, 1) == -1 ||
+	    setenv("TCPLOCALIP", lip, 1) == -1 ||
+	    setenv("TCPLOCALPORT", lp, 1) == -1 ? -1 : 0;
+}
+
+/*
+ * Under inetd, xinetd or systemd no tcpserver set the tcp-environ(5)
+ * variables: set them from fd 0's socket, as tcpserver would, for prog
+ * (qmail-smtpd wants $TCPREMOTEIP) and for -x.  Returns 1 if set; 0 if
+ * $TCPREMOTEIP was there, or fd 0 is no TCP socket with a peer; -1 if
+ * out of memory.
+ */
+int
+tcp_environ(void)
+{
+	char rip[IP_TEXT], lip[IP_TEXT];
+	const char *e = getenv("TCPREMOTEIP");
+	unsigned int rport, lport;
+
+	if (e != NULL && *e != '\0')
+		return 0;
+	if (sock_ip(1, rip, sizeof rip, &rport) == -1 ||
+	    sock_ip(0, lip, sizeof lip, &lport) == -1)
+		return 0;
+	return tcp_setenv(1, rip, rport, lip, lport) == -1 ? -1 : 1;
 }
 
 /*

@@ -34,6 +34,9 @@ int reply(const char *);
 int addr_text(int, const void *, char *, size_t);
 int sock_ip(int, char *, size_t, unsigned int *);
 void peer_ip(char *, size_t);
+int tcp_setenv(int, const char *, unsigned int, const char *,
+    unsigned int);
+int tcp_environ(void);
 int next_line(struct input *, struct smtp_line *, long long);
 void close_clean(void);
 char *elapsed(char *, size_t, long long);

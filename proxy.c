@@ -1,7 +1,8 @@
 /* proxy.c: the PROXY protocol header (v1 text, v2 binary) that a load
  * balancer sends before the client's first byte: proxy_parse(), the pure
- * parser (fuzzed by fuzz/fuzz_smtp.c), and proxy_read() and proxy_take(),
- * which take the header off fd 0, exactly and no byte more. */
+ * parser (fuzzed by fuzz/fuzz_smtp.c); proxy_read() and proxy_take(),
+ * which take the header off fd 0, exactly and no byte more; and
+ * proxy_client(), which makes the header's client the client. */
 
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -240,4 +241,41 @@ proxy_take(struct proxy_header *px, int loud)
 	}
 	free(h);
 	return st == 1;
+}
+
+/*
+ * The client comes through a load balancer: take its PROXY header off
+ * fd 0 (proxy_take(), which logs a bad one when verbosity is 1 or more)
+ * and make the real client the client: the tcp-environ(5) variables
+ * from the header, with no $TCPREMOTEHOST or $TCPREMOTEINFO, which named
+ * the balancer.  Returns 1 (px->src is the client); 0 for a LOCAL header
+ * (the balancer's own connection, its health check), which keeps the
+ * connection's addresses; -1 if no valid header came; -2 if out of
+ * memory, with a fatal line.  With verbosity 2 the header is logged.
+ */
+int
+proxy_client(struct proxy_header *px, int verbosity)
+{
+	switch (proxy_take(px, verbosity > 0)) {
+	case -1:
+		log_fatal("unable to read the PROXY header: out of memory");
+		return -2;
+	case 0:
+		return -1;
+	}
+	if (px->local) {
+		if (verbosity > 1)
+			log_line("proxy: v%d local", px->version);
+		return 0;
+	}
+	if (tcp_setenv(0, px->src, px->sport, px->dst, px->dport) == -1) {
+		log_fatal("unable to set TCPREMOTEIP: out of memory");
+		return -2;
+	}
+	(void)unsetenv("TCPREMOTEHOST");
+	(void)unsetenv("TCPREMOTEINFO");
+	if (verbosity > 1)
+		log_line("proxy: v%d from %s port %u to %s port %u",
+		    px->version, px->src, px->sport, px->dst, px->dport);
+	return 1;
 }

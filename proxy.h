@@ -24,5 +24,6 @@ int proxy_parse(const unsigned char *, size_t, size_t *,
     struct proxy_header *);
 int proxy_read(struct proxy_header *, unsigned char *, size_t *);
 int proxy_take(struct proxy_header *, int);
+int proxy_client(struct proxy_header *, int);
 
 #endif

@@ -1,9 +1,8 @@
-/* rules.c: what tcpserver does for a client that no tcpserver has seen,
- * one that came through a load balancer's PROXY header and one that
- * inetd, xinetd or systemd handed on, alike: its tcp-environ(5)
- * variables (tcp_environ(), tcp_setenv()), and the tcprules cdb of -x,
- * read as tcpserver -x reads it (rules_apply(); rules_check() reads
- * every rule, for -n). */
+/* rules.c: the tcprules cdb of -x, read as tcpserver -x reads it, for a
+ * client that no tcpserver has seen: one that came through a load
+ * balancer's PROXY header and one that inetd, xinetd or systemd handed
+ * on, alike.  rules_apply() applies a client's rule; rules_check() reads
+ * every rule, for -n. */
 
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -20,48 +19,6 @@
 #include "rules.h"
 
 #define CDB_HEAD 2048		/* the 256 hash tables' places, at the start */
-
-/*
- * The client's tcp-environ(5) variables, as tcpserver sets them: the
- * remote and local address and port, and with proto $PROTO too.  0, or
- * -1 if out of memory.
- */
-int
-tcp_setenv(int proto, const char *rip, unsigned int rport, const char *lip,
-    unsigned int lport)
-{
-	char rp[8], lp[8];
-
-	(void)snprintf(rp, sizeof rp, "%u", rport);
-	(void)snprintf(lp, sizeof lp, "%u", lport);
-	return (proto && setenv("PROTO", "TCP", 1) == -1) ||
-	    setenv("TCPREMOTEIP", rip, 1) == -1 ||
-	    setenv("TCPREMOTEPORT", rp, 1) == -1 ||
-	    setenv("TCPLOCALIP", lip, 1) == -1 ||
-	    setenv("TCPLOCALPORT", lp, 1) == -1 ? -1 : 0;
-}
-
-/*
- * Under inetd, xinetd or systemd no tcpserver set the tcp-environ(5)
- * variables: set them from fd 0's socket, as tcpserver would, for prog
- * (qmail-smtpd wants $TCPREMOTEIP) and for -x.  Returns 1 if set; 0 if
- * $TCPREMOTEIP was there, or fd 0 is no TCP socket with a peer; -1 if
- * out of memory.
- */
-int
-tcp_environ(void)
-{
-	char rip[IP_TEXT], lip[IP_TEXT];
-	const char *e = getenv("TCPREMOTEIP");
-	unsigned int rport, lport;
-
-	if (e != NULL && *e != '\0')
-		return 0;
-	if (sock_ip(1, rip, sizeof rip, &rport) == -1 ||
-	    sock_ip(0, lip, sizeof lip, &lport) == -1)
-		return 0;
-	return tcp_setenv(1, rip, rport, lip, lport) == -1 ? -1 : 1;
-}
 
 static uint32_t
 u32(const unsigned char *b)

@@ -1,5 +1,4 @@
-/* rules.h: tcpserver's part for a client that no tcpserver has seen:
- * the tcp-environ(5) variables and the tcprules cdb of -x. */
+/* rules.h: the tcprules cdb of -x, for proxied and inetd clients alike. */
 #ifndef RULES_H
 #define RULES_H
 
@@ -8,9 +7,6 @@
 #define RULES_DATAMAX 65536	/* longest rule taken from a tcprules cdb */
 #define RULES_KEYMAX 1024	/* -n: longest key of a rule */
 
-int tcp_setenv(int, const char *, unsigned int, const char *,
-    unsigned int);
-int tcp_environ(void);
 int rules_apply(const char *, const char *);
 long rules_check(const char *, int (*)(const char *, size_t, const char *,
     const char *, void *), void *);
