@@ -102,45 +102,54 @@ proxy2(const unsigned char *a, size_t len, int fam, struct proxy_header *p)
 	return 0;
 }
 
+/* v1: the n bytes so far, h[0] a 'P': as proxy_parse(), one byte at a
+ * time (its end is a CR LF). */
+static int
+parse1(const unsigned char *h, size_t n, struct proxy_header *p)
+{
+	static const char v1[6] = "PROXY ";
+	size_t i;
+
+	p->version = 1;
+	for (i = 0; i < n && i < sizeof v1; i++)
+		if (h[i] != (unsigned char)v1[i])
+			return -1;
+	for (i = 0; i + 1 < n; i++)
+		if (h[i] == '\r' && h[i + 1] == '\n')
+			break;
+	if (i + 1 >= n) {
+		/* no CR LF yet: LF, NUL or an inner CR never belong */
+		for (i = 0; i < n; i++)
+			if (h[i] == '\n' || h[i] == '\0' ||
+			    (h[i] == '\r' && i + 1 < n))
+				return -1;
+		return n < PROXY_V1MAX ? 0 : -1;
+	}
+	if (i + 2 != n || proxy1((const char *)h, n, p) == -1)
+		return -1;
+	return (int)n;
+}
+
 /*
  * Parse a PROXY protocol header from the n bytes read so far.  Returns
  * the header's length once it is whole and valid, 0 if more bytes are
  * needed (*need is then how many may be read without reading past the
  * header), or -1 if the bytes are no valid header.  v1 needs one byte at
- * a time (its end is a CR LF); v2 says its length in byte 16.
+ * a time (parse1()); v2 says its length in byte 16.
  */
 int
 proxy_parse(const unsigned char *h, size_t n, size_t *need,
     struct proxy_header *p)
 {
 	static const unsigned char sig[12] = "\r\n\r\n\0\r\nQUIT\n";
-	static const char v1[6] = "PROXY ";
 	size_t i, len;
 
 	memset(p, 0, sizeof *p);
 	*need = 1;
 	if (n == 0)
 		return 0;
-	if (h[0] == 'P') {
-		p->version = 1;
-		for (i = 0; i < n && i < sizeof v1; i++)
-			if (h[i] != (unsigned char)v1[i])
-				return -1;
-		for (i = 0; i + 1 < n; i++)
-			if (h[i] == '\r' && h[i + 1] == '\n')
-				break;
-		if (i + 1 >= n) {
-			/* no CR LF yet: LF, NUL or an inner CR never belong */
-			for (i = 0; i < n; i++)
-				if (h[i] == '\n' || h[i] == '\0' ||
-				    (h[i] == '\r' && i + 1 < n))
-					return -1;
-			return n < PROXY_V1MAX ? 0 : -1;
-		}
-		if (i + 2 != n || proxy1((const char *)h, n, p) == -1)
-			return -1;
-		return (int)n;
-	}
+	if (h[0] == 'P')
+		return parse1(h, n, p);
 	p->version = 2;
 	for (i = 0; i < n && i < sizeof sig; i++)
 		if (h[i] != sig[i])
