@@ -86,7 +86,6 @@ static int caching;		/* 1: a pass of this client is cached */
 static int proxylocal;		/* 1: a PROXY LOCAL header: the balancer's
 				 * own check, never in the pass cache */
 static char host[SMTP_TEXTMAX + 1];	/* our name, after a teaser */
-static char marktext[SMTP_TEXTMAX + 1];	/* MARKED: the mark's reply */
 
 /* Say what is wrong with the options, then how to use them; exit 100. */
 static void
@@ -373,6 +372,7 @@ skip(const char *why)
 static enum verdict
 known(const char *ip)
 {
+	char text[SMTP_TEXTMAX + 1];
 	const char *marked = getenv("EARLYTALKER");
 
 	if (getenv("RELAYCLIENT") != NULL)
@@ -380,7 +380,7 @@ known(const char *ip)
 	if (marked != NULL && *marked == '\0')
 		return skip("exempt");
 	if (marked != NULL) {
-		cf.temporary = !smtp_marked(marktext, sizeof marktext, marked);
+		cf.temporary = !smtp_marked(text, sizeof text, marked);
 		if (cf.verbosity > 0)
 			log_line("%smarked: %s", cf.observe ? "observe: " : "",
 			    action(&cf, 0));
@@ -485,6 +485,8 @@ hold(unsigned long wait_ms)
 static void
 act(enum verdict v)
 {
+	char text[SMTP_TEXTMAX + 1];
+
 	switch (v) {
 	case EARLY:
 		if (teased)	/* RFC 5321 4.2.1: no 554 after a 220- line */
@@ -492,9 +494,9 @@ act(enum verdict v)
 			    "550 5.5.1 " REASON);
 		reject(cf.temporary ? "421 4.5.1" : "554 5.5.1", REASON,
 		    BADSEQ);
-	case MARKED:
-		reject(cf.temporary ? "421 4.7.1" : "554 5.7.1", marktext,
-		    BADSEQ);
+	case MARKED:	/* the mark's text, as known() read it */
+		(void)smtp_marked(text, sizeof text, getenv("EARLYTALKER"));
+		reject(cf.temporary ? "421 4.7.1" : "554 5.7.1", text, BADSEQ);
 	case NOPROXY:
 		(void)signal(SIGPIPE, SIG_IGN);
 		(void)reply("421 4.3.0 Bad or missing PROXY protocol header");
