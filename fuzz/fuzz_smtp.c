@@ -1,5 +1,6 @@
 /* fuzz_smtp.c: libFuzzer harness for smtp.c, the parsers of client and
- * server input, and proxy.c's parser of the PROXY header.  Build and run with "make fuzz" (clang).  The input is
+ * server input, proxy.c's parser of the PROXY header and log.c's
+ * opt_seconds().  Build and run with "make fuzz" (clang).  The input is
  * fed in pieces whose sizes come from its first byte, so that lines,
  * replies and bodies split at every place, and each result is checked
  * against what the functions promise. */
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "proxy.h"
 #include "smtp.h"
 
