@@ -53,23 +53,4 @@ int smtp_marked(char *, size_t, const char *);
 const char *smtp_class(const char *, size_t);
 const char *smtp_addr(const char *, size_t *);
 
-/* Numbers. */
-int smtp_seconds(const char *, unsigned long, unsigned long *);
-
-/* A PROXY protocol header (v1 text or v2 binary), as a load balancer
- * sends it before the client's first byte. */
-#define PROXY_V1MAX 107		/* longest v1 header, CR LF included */
-#define PROXY_ADDR 46		/* INET6_ADDRSTRLEN */
-
-struct smtp_proxy {
-	int version;		/* 1 or 2 */
-	int local;		/* 1: LOCAL, UNKNOWN or an unsupported
-				 * family: keep the connection's addresses */
-	char src[PROXY_ADDR];	/* the client */
-	char dst[PROXY_ADDR];	/* the address it connected to */
-	unsigned int sport, dport;
-};
-
-int smtp_proxy(const unsigned char *, size_t, size_t *, struct smtp_proxy *);
-
 #endif

@@ -70,7 +70,7 @@ static void
 seconds(int opt, unsigned long min, unsigned long max, unsigned long *ms,
     const char *why)
 {
-	if (smtp_seconds(optarg, max, ms) == -1 || *ms < min)
+	if (opt_seconds(optarg, max, ms) == -1 || *ms < min)
 		usage(opt, optarg, why);
 }
 
