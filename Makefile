@@ -129,7 +129,7 @@ bench/stub.o: compile bench/stub.c
 bench/floor.o: compile bench/floor.c
 	./compile -o bench/floor.o bench/floor.c
 
-bench/copy.o: compile bench/copy.c
+bench/copy.o: compile bench/copy.c io.h log.h smtp.h
 	./compile -o bench/copy.o bench/copy.c
 
 bench/load: load bench/load.o
@@ -141,8 +141,8 @@ bench/stub: load bench/stub.o
 bench/floor: load bench/floor.o
 	./load bench/floor bench/floor.o
 
-bench/copy: load bench/copy.o
-	./load bench/copy bench/copy.o
+bench/copy: load bench/copy.o io.o log.o smtp.o
+	./load bench/copy bench/copy.o io.o log.o smtp.o
 
 fuzz/client.o: compile fuzz/client.c fuzz/client.h
 	./compile -o fuzz/client.o fuzz/client.c

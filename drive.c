@@ -107,33 +107,15 @@ until(long long deadline)
 static ssize_t
 fill(int fd, struct rbuf *b)
 {
-	ssize_t r;
-
 	relay_compact(&R, b);
-	if (b->len == b->size)
-		return -1;	/* no room: not an end of file */
-	r = read(fd, b->d + b->len, b->size - b->len);
-	if (r > 0)
-		b->len += (size_t)r;
-	if (r == -1 && (errno == EINTR || errno == EAGAIN))
-		return -1;
-	return r == -1 ? 0 : r;
+	return read_some(fd, b->d, b->size, &b->len);
 }
 
 /* Write what is cleared: -1 if the reader is gone. */
 static int
 flush(int fd, struct rbuf *b)
 {
-	ssize_t w;
-
-	if (b->ok <= b->sent)
-		return 0;
-	w = write(fd, b->d + b->sent, b->ok - b->sent);
-	if (w > 0)
-		b->sent += (size_t)w;
-	if (w == -1 && errno != EINTR && errno != EAGAIN)
-		return -1;
-	return 0;
+	return write_some(fd, b->d, b->ok, &b->sent);
 }
 
 /* Write what is cleared in b to fd, waiting at most until deadline. */

@@ -52,6 +52,40 @@ write_all(int fd, const char *buf, size_t n)
 	return 0;
 }
 
+/* A non-blocking read into d[*len], d[size - 1] at most: bytes read, 0 at
+ * end of file (or an error), -1 if nothing now (no room, EINTR, EAGAIN). */
+ssize_t
+read_some(int fd, char *d, size_t size, size_t *len)
+{
+	ssize_t r;
+
+	if (*len == size)
+		return -1;	/* no room: not an end of file */
+	r = read(fd, d + *len, size - *len);
+	if (r > 0)
+		*len += (size_t)r;
+	if (r == -1 && (errno == EINTR || errno == EAGAIN))
+		return -1;
+	return r == -1 ? 0 : r;
+}
+
+/* A non-blocking write of d[*sent] to d[end - 1], as much as goes now:
+ * 0, or -1 if the reader is gone. */
+int
+write_some(int fd, const char *d, size_t end, size_t *sent)
+{
+	ssize_t w;
+
+	if (end <= *sent)
+		return 0;
+	w = write(fd, d + *sent, end - *sent);
+	if (w > 0)
+		*sent += (size_t)w;
+	if (w == -1 && errno != EINTR && errno != EAGAIN)
+		return -1;
+	return 0;
+}
+
 /* One whole reply, CR LF added, in one write to the client on fd 1. */
 int
 reply(const char *line)

@@ -4,6 +4,8 @@
 #ifndef IO_H
 #define IO_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #include "log.h"
@@ -30,6 +32,8 @@ struct input {
 
 long long now_ms(void);
 int write_all(int, const char *, size_t);
+ssize_t read_some(int, char *, size_t, size_t *);
+int write_some(int, const char *, size_t, size_t *);
 int reply(const char *);
 int addr_text(int, const void *, char *, size_t);
 int sock_ip(int, char *, size_t, unsigned int *);

@@ -24,6 +24,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../io.h"
+
 #define USAGE "usage: copy prog [ arg ... ]\n"
 #define CBUF 262144		/* bytes buffered from the client, as drive.c */
 #define PBUF 65536		/* bytes buffered from prog, as drive.c */
@@ -72,37 +74,19 @@ nonblock(int fd, int on)
 static ssize_t
 fill(int fd, struct buf *b)
 {
-	ssize_t r;
-
 	if (b->sent > 0) {
 		memmove(b->d, b->d + b->sent, b->len - b->sent);
 		b->len -= b->sent;
 		b->sent = 0;
 	}
-	if (b->len == b->size)
-		return -1;	/* no room: not an end of file */
-	r = read(fd, b->d + b->len, b->size - b->len);
-	if (r > 0)
-		b->len += (size_t)r;
-	if (r == -1 && (errno == EINTR || errno == EAGAIN))
-		return -1;
-	return r == -1 ? 0 : r;
+	return read_some(fd, b->d, b->size, &b->len);
 }
 
 /* Write what is buffered: -1 if the reader is gone. */
 static int
 flush(int fd, struct buf *b)
 {
-	ssize_t w;
-
-	if (b->len <= b->sent)
-		return 0;
-	w = write(fd, b->d + b->sent, b->len - b->sent);
-	if (w > 0)
-		b->sent += (size_t)w;
-	if (w == -1 && errno != EINTR && errno != EAGAIN)
-		return -1;
-	return 0;
+	return write_some(fd, b->d, b->len, &b->sent);
 }
 
 /* Wait for the client's end of file, at most DRAIN_MS. */
