@@ -319,27 +319,9 @@ testDeployXinetdDirect() {
 	port		= $port\\
 	bind		= 127.0.0.1" "$ETC/xinetd.d/smtp"
 		} > "$T/xinetd.conf"
-		: > "$T/xinetd.log"
 		timeout 120 unshare -m --propagation private true ||
 		    fail "unshare -m does not work here"
-		devlog_ns timeout 120 xinetd -dontfork -f "$T/xinetd.conf" \
-		    -filelog "$T/xinetd.log" -pidfile "$T/xinetd.pid" \
-		    > "$T/xinetd.out" 2>&1 &
-		xipid=$!
-		i=0
-		while [ "$i" -lt 100 ]; do
-			grep -q 'Started working: 1 available service' \
-			    "$T/xinetd.log" && up=1 && break
-			grep -q 'Started working: 0 available' "$T/xinetd.log" &&
-			    break
-			kill -0 "$xipid" 2> /dev/null || break
-			sleep 0.05
-			i=$((i + 1))
-		done
-		if [ -z "$up" ]; then
-			kill "$xipid" 2> /dev/null
-			wait "$xipid" 2> /dev/null
-		fi
+		xinetd_run devlog_ns
 	done
 	if [ -n "$up" ]; then
 		assertTrue "the program itself is the server" \
@@ -498,36 +480,8 @@ testDeploySystemd() {
 		*:*) v=ipv6 ;;
 		*) v=ipv4 ;;
 		esac
-		tries=0
-		up=
-		while [ -z "$up" ] && [ "$tries" -lt 3 ]; do
-			tries=$((tries + 1))
-			port=$(free_port "$addr")
-			case $addr in
-			*:*) listen="[$addr]:$port" ;;
-			*) listen="$addr:$port" ;;
-			esac
-			: > "$T/log"
-			# shellcheck disable=SC2086
-			timeout 120 systemd-socket-activate --inetd -a \
-			    -l "$listen" $cmd 2> "$T/log" &
-			sapid=$!
-			i=0
-			while [ "$i" -lt 100 ]; do
-				grep -q '^Listening on' "$T/log" && up=1 && break
-				kill -0 "$sapid" 2> /dev/null || break
-				sleep 0.05
-				i=$((i + 1))
-			done
-			if [ -z "$up" ]; then
-				kill "$sapid" 2> /dev/null
-				wait "$sapid" 2> /dev/null
-			fi
-		done
-		if [ -z "$up" ]; then
-			fail "$addr: systemd-socket-activate did not start: $(cat "$T/log")"
-			continue
-		fi
+		# shellcheck disable=SC2086
+		socket_activate "$addr" $cmd || continue
 		CLIENT_TIMES=/dev/null timeout 60 "$PY" "$top/t/client.py" \
 		    "$addr" "$port" send:'EHLO bot.example\r\nRCPT TO:<a@example.org>\r\n' \
 		    shut read > "$T/bot.out" &
@@ -755,48 +709,25 @@ testDeployFail2ban() {
 	    "$T/all.log" || fail "mailfront did not log the forged line"
 
 	# the same log in multilog's form and in syslog's form
-	rm -rf "$T/ml"
-	multilog t "$T/ml" < "$T/all.log"
-	syslog_start
-	logger --socket-errors=on -u "$pub/devlog" -t earlytalker \
-	    < "$T/all.log" ||
-	    fail "logger could not write to the stand-in syslogd"
-	i=0
-	while [ "$(wc -l < "$T/syslog")" -lt "$(wc -l < "$T/all.log")" ] &&
-	    [ "$i" -lt 600 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
+	fail2ban_logs
 	assertEquals "every line reached syslog" "$(wc -l < "$T/all.log")" \
 	    "$(wc -l < "$T/syslog")"
 	kill "$slpid"
 	wait "$slpid" 2> /dev/null
 
-# --- make install and uninstall ---
-
 	# the shipped filter, in each form
-	filter=$ETC/fail2ban/filter.d/earlytalker.conf
 	for form in multilog syslog; do
-		case $form in
-		multilog) f=$T/ml/current strip="s/^@[0-9a-f]* //" ;;
-		syslog) f=$T/syslog strip="s/^.* mx earlytalker: //" ;;
-		esac
-		fail2ban-regex -o msg "$f" "${filter}[logform=$form]" \
-		    > "$T/f2b.$form" 2>&1 ||
-		    fail "$form: fail2ban-regex: $(cat "$T/f2b.$form")"
-		sed "$strip" "$T/f2b.$form" | sort > "$T/got"
-		cmp -s "$T/want" "$T/got" ||
-		    fail "$form: matched lines differ: $(diff "$T/want" "$T/got")"
+		fail2ban_match "$form"
 		assertEquals "$form: no pass, skip, hangup or done line matched" \
 		    0 "$(grep -Ec ': (pass after|skip:|hangup after|done:)' \
 		    "$T/f2b.$form")"
-		fail2ban-regex -o ip "$f" "${filter}[logform=$form]" |
-		    sort -u > "$T/ips"
 		assertEquals "$form: the early talkers' addresses, no forged one" \
 		    "127.0.0.11 127.0.0.12 127.0.0.13 127.0.0.14 127.0.0.15 127.0.0.16 127.0.0.9" \
 		    "$(tr '\n' ' ' < "$T/ips" | sed 's/ $//')"
 	done
 }
+
+# --- make install and uninstall ---
 
 testInstallUninstall() {
 	make -s -C "$top" install DESTDIR="$T/root" PREFIX=/usr \

@@ -123,32 +123,8 @@ testDeploySystemdRules() {
 	*" -x $pub/tcp.smtp.cdb "*) ;;
 	*) fail "the shipped unit applies no rules: $cmd" ;;
 	esac
-	tries=0
-	up=
-	while [ -z "$up" ] && [ "$tries" -lt 3 ]; do
-		tries=$((tries + 1))
-		port=$(free_port 127.0.0.1)
-		: > "$T/log"
-		# shellcheck disable=SC2086
-		timeout 120 systemd-socket-activate --inetd -a \
-		    -l "127.0.0.1:$port" $cmd 2> "$T/log" &
-		sapid=$!
-		i=0
-		while [ "$i" -lt 100 ]; do
-			grep -q '^Listening on' "$T/log" && up=1 && break
-			kill -0 "$sapid" 2> /dev/null || break
-			sleep 0.05
-			i=$((i + 1))
-		done
-		if [ -z "$up" ]; then
-			kill "$sapid" 2> /dev/null
-			wait "$sapid" 2> /dev/null
-		fi
-	done
-	if [ -z "$up" ]; then
-		fail "systemd-socket-activate did not start: $(cat "$T/log")"
-		return
-	fi
+	# shellcheck disable=SC2086
+	socket_activate 127.0.0.1 $cmd || return
 	rules_clients
 	sleep 0.3
 	kill "$sapid"

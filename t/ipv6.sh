@@ -234,33 +234,11 @@ testIPv6Fail2ban() {
 	    "$T/want" || fail "no reject line for 2001:db8::9: $(cat "$T/all.log")"
 
 	# the shipped filter on the log in multilog's and in syslog's form
-	rm -rf "$T/ml"
-	multilog t "$T/ml" < "$T/all.log"
-	syslog_start
-	logger --socket-errors=on -u "$pub/devlog" -t earlytalker \
-	    < "$T/all.log" || fail "logger could not write to the stand-in syslogd"
-	i=0
-	while [ "$(wc -l < "$T/syslog")" -lt "$(wc -l < "$T/all.log")" ] &&
-	    [ "$i" -lt 600 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
+	fail2ban_logs
 	kill "$slpid"
 	wait "$slpid" 2> /dev/null
-	filter=$ETC/fail2ban/filter.d/earlytalker.conf
 	for form in multilog syslog; do
-		case $form in
-		multilog) f=$T/ml/current strip="s/^@[0-9a-f]* //" ;;
-		syslog) f=$T/syslog strip="s/^.* mx earlytalker: //" ;;
-		esac
-		fail2ban-regex -o msg "$f" "${filter}[logform=$form]" \
-		    > "$T/f2b.$form" 2>&1 ||
-		    fail "$form: fail2ban-regex: $(cat "$T/f2b.$form")"
-		sed "$strip" "$T/f2b.$form" | sort > "$T/got"
-		cmp -s "$T/want" "$T/got" ||
-		    fail "$form: matched lines differ: $(diff "$T/want" "$T/got")"
-		fail2ban-regex -o ip "$f" "${filter}[logform=$form]" |
-		    sort -u > "$T/ips"
+		fail2ban_match "$form"
 		assertEquals "$form: the IPv6 early talkers, no forged address" \
 		    "2001:db8:0:1:1:1:1:1 2001:db8::30 2001:db8::9 ::1" \
 		    "$(tr '\n' ' ' < "$T/ips" | sed 's/ $//')"

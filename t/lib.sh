@@ -385,28 +385,38 @@ xinetd_up() {
 	port		= $port\\
 	bind		= 127.0.0.1" "$EX/xinetd.d/smtp"
 		} > "$T/xinetd.conf"
-		: > "$T/xinetd.log"
-		timeout 120 xinetd -dontfork -f "$T/xinetd.conf" \
-		    -filelog "$T/xinetd.log" -pidfile "$T/xinetd.pid" \
-		    > "$T/xinetd.out" 2>&1 &
-		xipid=$!
-		i=0
-		while [ "$i" -lt 100 ]; do
-			grep -q 'Started working: 1 available service' \
-			    "$T/xinetd.log" && up=1 && break
-			grep -q 'Started working: 0 available' "$T/xinetd.log" &&
-			    break
-			kill -0 "$xipid" 2> /dev/null || break
-			sleep 0.05
-			i=$((i + 1))
-		done
-		if [ -z "$up" ]; then
-			kill "$xipid" 2> /dev/null
-			wait "$xipid" 2> /dev/null
-		fi
+		# shellcheck disable=SC2119
+		xinetd_run
 	done
 	[ -n "$up" ] ||
 	    fail "xinetd did not start: $(cat "$T/xinetd.log" "$T/xinetd.out")"
+}
+
+# xinetd_run [HOW]: xinetd in the foreground with $T/xinetd.conf, its
+# log in $T/xinetd.log, started through HOW (devlog_ns) if given; sets
+# $xipid, and $up once it serves; stopped if it does not
+# shellcheck disable=SC2120 # t/deploy.sh passes HOW
+xinetd_run() {
+	: > "$T/xinetd.log"
+	# shellcheck disable=SC2086
+	${1:-} timeout 120 xinetd -dontfork -f "$T/xinetd.conf" \
+	    -filelog "$T/xinetd.log" -pidfile "$T/xinetd.pid" \
+	    > "$T/xinetd.out" 2>&1 &
+	xipid=$!
+	i=0
+	while [ "$i" -lt 100 ]; do
+		grep -q 'Started working: 1 available service' \
+		    "$T/xinetd.log" && up=1 && break
+		grep -q 'Started working: 0 available' "$T/xinetd.log" &&
+		    break
+		kill -0 "$xipid" 2> /dev/null || break
+		sleep 0.05
+		i=$((i + 1))
+	done
+	if [ -z "$up" ]; then
+		kill "$xipid" 2> /dev/null
+		wait "$xipid" 2> /dev/null
+	fi
 }
 
 # unit_copy SMTPD: the installed systemd units, copied to $T/units as
@@ -448,6 +458,45 @@ unit_exec() {
 		print "env" e " " c
 	}' "$T/units/earlytalker-smtp@.service" |
 	    sed "s|$EBIN/earlytalker|$RUNNER $EBIN/earlytalker|g"
+}
+
+# socket_activate ADDR CMD [ARG ...]: systemd-socket-activate --inetd on
+# a free port of ADDR (127.0.0.1, ::1), running CMD for each connection,
+# as systemd runs a service for a socket with Accept=yes; its stderr
+# (and the chain's log) in $T/log; sets $sapid and $port, and returns 0
+# once it listens; else fails (three tries: a free port may be taken
+# before it binds)
+socket_activate() {
+	sa_addr=$1
+	shift
+	tries=0
+	up=
+	while [ -z "$up" ] && [ "$tries" -lt 3 ]; do
+		tries=$((tries + 1))
+		port=$(free_port "$sa_addr")
+		case $sa_addr in
+		*:*) sa_listen="[$sa_addr]:$port" ;;
+		*) sa_listen="$sa_addr:$port" ;;
+		esac
+		: > "$T/log"
+		timeout 120 systemd-socket-activate --inetd -a \
+		    -l "$sa_listen" "$@" 2> "$T/log" &
+		sapid=$!
+		i=0
+		while [ "$i" -lt 100 ]; do
+			grep -q '^Listening on' "$T/log" && up=1 && break
+			kill -0 "$sapid" 2> /dev/null || break
+			sleep 0.05
+			i=$((i + 1))
+		done
+		if [ -z "$up" ]; then
+			kill "$sapid" 2> /dev/null
+			wait "$sapid" 2> /dev/null
+		fi
+	done
+	[ -n "$up" ] && return 0
+	fail "$sa_addr: systemd-socket-activate did not start: $(cat "$T/log")"
+	return 1
 }
 
 # exercised TOOL PACKAGE: say in the test log which tool ran, and its version
@@ -580,6 +629,44 @@ syslog_start() {
 		i=$((i + 1))
 	done
 	[ -s "$T/syslogd.out" ] || fail "the stand-in syslogd did not start"
+}
+
+# fail2ban_logs: $T/all.log in multilog's form, in $T/ml/current, and in
+# syslog's, in $T/syslog (through logger and the stand-in syslogd, left
+# running: $slpid); waits (bounded) until every line has arrived
+fail2ban_logs() {
+	rm -rf "$T/ml"
+	multilog t "$T/ml" < "$T/all.log"
+	syslog_start
+	logger --socket-errors=on -u "$pub/devlog" -t earlytalker \
+	    < "$T/all.log" ||
+	    fail "logger could not write to the stand-in syslogd"
+	i=0
+	while [ "$(wc -l < "$T/syslog")" -lt "$(wc -l < "$T/all.log")" ] &&
+	    [ "$i" -lt 600 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+}
+
+# fail2ban_match FORM: the shipped fail2ban filter over the log in FORM
+# (multilog, syslog: see fail2ban_logs): the lines it matches, without
+# their stamps, are exactly $T/want (else it fails); what it printed in
+# $T/f2b.FORM, the addresses it found in $T/ips, sorted, one a line
+fail2ban_match() {
+	case $1 in
+	multilog) f=$T/ml/current strip="s/^@[0-9a-f]* //" ;;
+	syslog) f=$T/syslog strip="s/^.* mx earlytalker: //" ;;
+	esac
+	filter=$ETC/fail2ban/filter.d/earlytalker.conf
+	fail2ban-regex -o msg "$f" "${filter}[logform=$1]" \
+	    > "$T/f2b.$1" 2>&1 ||
+	    fail "$1: fail2ban-regex: $(cat "$T/f2b.$1")"
+	sed "$strip" "$T/f2b.$1" | sort > "$T/got"
+	cmp -s "$T/want" "$T/got" ||
+	    fail "$1: matched lines differ: $(diff "$T/want" "$T/got")"
+	fail2ban-regex -o ip "$f" "${filter}[logform=$1]" |
+	    sort -u > "$T/ips"
 }
 
 # --- the real servers as next programs ---

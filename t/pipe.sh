@@ -9,12 +9,12 @@
 # shellcheck source=t/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# --- earlytalker ---
-
 oneTimeSetUp() {
 	lib_setup || return 1
 	make_fake
 }
+
+# --- earlytalker ---
 
 testUsageErrors() {
 	while IFS='|' read -r args why; do

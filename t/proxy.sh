@@ -135,8 +135,6 @@ testProxyHeaderExactly() {
 	    "$(grep '^TCPLOCALIP=' "$T/fake.env")"
 }
 
-# --- the rules (-x) for the client behind the proxy ---
-
 testProxyLocalAndBad() {
 	# v2 LOCAL, a health check: the balancer's own address stays
 	serve "$ET" -P -v -w 0.2 "$T/fake"
@@ -177,6 +175,8 @@ testProxyLocalAndBad() {
 	assertLog "no header: logged" \
 	    'earlytalker: 127\.0\.0\.1 pid x: proxy: no header: 0 bytes after 5\.[0-9]{3} s: "": reject 421'
 }
+
+# --- the rules (-x) for the client behind the proxy ---
 
 testProxyRulesForTheRealClient() {
 	cat > "$T/rules" <<'EOF'

@@ -338,7 +338,7 @@ testFollowRealChain() {
 	echo "exercised: notqmail qmail-smtpd (vendor/notqmail.tar.gz)"
 	# every byte value; CR and LF only as CR LF; lines under 1000
 	# bytes, many of them starting with a dot
-	"$PY" "$top/t/msg8bit.py" "$T/8bit.msg" "$T/8bit.stuffed"
+	"$PY" "$top/t/randmsg.py" 8bit "$T/8bit.msg" "$T/8bit.stuffed"
 	tr -d '\r' < "$T/8bit.msg" > "$T/8bit.kept"
 	qqreset
 	# shellcheck disable=SC2086
@@ -876,7 +876,7 @@ testClosedRealClients() {
 	echo "exercised: Exim client $("$e" -bV 2> /dev/null |
 	    sed -n 's/^Exim version \([^ ]*\).*/\1/p')"
 	# the message: 8-bit text, lines of dots, DATA, a dot alone, 64 KiB
-	"$PY" "$top/t/msgreal.py" "$T/real.msg"
+	"$PY" "$top/t/randmsg.py" real "$T/real.msg"
 	sed '1,/^$/d' "$T/real.msg" > "$T/real.body"
 	# the clients' directories: their users (postfix, Debian-exim) must
 	# reach them, and $T is root's alone

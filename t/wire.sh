@@ -226,8 +226,6 @@ testSignalsDuringWait() {
 	assertLog "pass" 'earlytalker: 127\.0\.0\.1 pid x: pass after 1\.[5-7][0-9]{2} s'
 }
 
-# --- marks (-d), exemptions, the wait from the environment ---
-
 testNothingLeaksIntoProg() {
 	# prog sees the signal state tcpserver gave, and no alarm: it lives
 	# past the wait
@@ -246,6 +244,8 @@ EOF
 	assertEquals "signals and life" "$(cat "$T/direct")" "$(cat "$T/out")"
 	assertTrue "alive" "grep -q alive '$T/out'"
 }
+
+# --- marks (-d), exemptions, the wait from the environment ---
 
 testDeferMarks() {
 	serve "$ET" -w 2 -d "$T/fake"
@@ -355,8 +355,6 @@ testWaitFromEnvironment() {
 	    'earlytalker: 127\.0\.0\.1 pid x: warning: EARLYTALKER_WAIT "1\\n\\033" is not seconds from 0 to 300: using 0\.200'
 }
 
-# --- the peer's address and the log line ---
-
 testQuietOption() {
 	serve "$ET" -q -w 2 "$T/fake"
 	client send:'EHLO x\r\n' shut read
@@ -364,6 +362,8 @@ testQuietOption() {
 	settle
 	assertEquals "-q: no decision lines" "" "$(logs)"
 }
+
+# --- the peer's address and the log line ---
 
 testPeerAddressFromSocket() {
 	serve env -u TCPREMOTEIP "$ET" -w 2 "$T/fake"
@@ -509,8 +509,6 @@ testTeaserDeferAndWrap() {
 	assertFalse "prog ran" "[ -f '$T/fake.in' ]"
 }
 
-# --- sync checks (-s) and random waits ---
-
 testTeaserExecFailure() {
 	serve "$ET" -b teaser -w 0.2 /nonexistent/prog
 	client until:'unavailable\r\n' shut read
@@ -519,6 +517,8 @@ testTeaserExecFailure() {
 	et -b '' true < /dev/null
 	assertEquals "-b '': usage" 100 $?
 }
+
+# --- sync checks (-s) and random waits ---
 
 testSyncCheck() {
 	plainsmtp
