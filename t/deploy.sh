@@ -226,12 +226,7 @@ testDeployXinetd() {
 	for tool in xinetd logger smtpfront-qmail; do
 		skip_for "$tool" && return
 	done
-	exercised xinetd xinetd
-	deploy_setup
-	examples || return
-	rules "$pub/tcp.smtp.cdb"
-	syslog_start
-	wrapper_copy "$pub/smtpd"
+	xinetd_setup smtpd || return
 	xinetd_up
 	if [ -n "$up" ]; then
 		assertEquals "no production path left" "" "$(cat \
@@ -303,26 +298,11 @@ testDeployXinetdDirect() {
 	server=$(command -v "$1")
 	shift
 	args="$* -w 2 -d -x $pub/tcp.smtp.cdb $RUNNER $pub/bin/earlytalker-wrap $pub/smtpd"
-	tries=0
-	up=
-	while [ -z "$up" ] && [ "$tries" -lt 3 ]; do
-		tries=$((tries + 1))
-		port=$(free_port 127.0.0.1)
-		{
-			printf 'defaults\n{\n\tlog_type = FILE %s\n}\n' \
-			    "$T/xinetd.log"
-			sed -e "s|^\\([[:space:]]*server[[:space:]]*=\\).*|\\1 $server\\
-	server_args	= $args|" \
-			    -e 's/= qmaild$/= nobody/' -e 's/= nofiles$/= nogroup/' \
-			    -e "/^{\$/a\\
-	type		= UNLISTED\\
-	port		= $port\\
-	bind		= 127.0.0.1" "$ETC/xinetd.d/smtp"
-		} > "$T/xinetd.conf"
-		timeout 120 unshare -m --propagation private true ||
-		    fail "unshare -m does not work here"
-		xinetd_run devlog_ns
-	done
+	timeout 120 unshare -m --propagation private true ||
+	    fail "unshare -m does not work here"
+	xinetd_up devlog_ns "$ETC/xinetd.d/smtp" \
+	    "s|^\\([[:space:]]*server[[:space:]]*=\\).*|\\1 $server\\
+	server_args	= $args|"
 	if [ -n "$up" ]; then
 		assertTrue "the program itself is the server" \
 		    "grep -Eq '^[[:space:]]*server[[:space:]]*= $server\$' '$T/xinetd.conf'"
@@ -335,8 +315,6 @@ testDeployXinetdDirect() {
 		p3=$!
 		wait "$p1" "$p2" "$p3"
 		sleep 0.3
-	else
-		fail "xinetd did not start: $(cat "$T/xinetd.log" "$T/xinetd.out")"
 	fi
 	kill "$xipid" "$slpid" 2> /dev/null
 	wait "$xipid" "$slpid" 2> /dev/null

@@ -366,10 +366,30 @@ wrapper_copy() {
 	    "grep -q '^BIN=$EBIN ' '$pub/sbin/earlytalker-smtpd'"
 }
 
-# xinetd_up: xinetd in the foreground, with a private configuration: the
-# installed entry, its server $pub/sbin/earlytalker-smtpd, as nobody, on
-# a free port of 127.0.0.1; sets $xipid and $port, and $up once it serves
+# xinetd_setup NAME: what a test of the xinetd example starts from:
+# $pub (deploy_setup), the installed examples, the rules, the stand-in
+# syslogd, and the xinetd script copied with $pub/NAME as its SMTPD
+# (wrapper_copy); 1 when the examples are missing
+xinetd_setup() {
+	exercised xinetd xinetd
+	deploy_setup
+	examples || return 1
+	rules "$pub/tcp.smtp.cdb"
+	syslog_start
+	wrapper_copy "$pub/$1"
+}
+
+# xinetd_up [HOW ENTRY SERVER]: xinetd in the foreground, started
+# through HOW (devlog_ns) unless it is empty, with a private
+# configuration: ENTRY (the installed entry by default) edited by the
+# sed command SERVER (by default, its server made the copied script,
+# $pub/sbin/earlytalker-smtpd), as nobody, on a free port of 127.0.0.1,
+# its log in $T/xinetd.log; sets $xipid and $port, and $up once it
+# serves (else it fails)
 xinetd_up() {
+	xi_how=${1:-}
+	xi_entry=${2:-$EX/xinetd.d/smtp}
+	xi_server=${3:-"s|/usr/local/sbin/earlytalker-smtpd|$pub/sbin/earlytalker-smtpd|"}
 	tries=0
 	up=
 	while [ -z "$up" ] && [ "$tries" -lt 3 ]; do
@@ -378,45 +398,36 @@ xinetd_up() {
 		{
 			printf 'defaults\n{\n\tlog_type = FILE %s\n}\n' \
 			    "$T/xinetd.log"
-			sed -e "s|/usr/local/sbin/earlytalker-smtpd|$pub/sbin/earlytalker-smtpd|" \
+			sed -e "$xi_server" \
 			    -e 's/= qmaild$/= nobody/' -e 's/= nofiles$/= nogroup/' \
 			    -e "/^{\$/a\\
 	type		= UNLISTED\\
 	port		= $port\\
-	bind		= 127.0.0.1" "$EX/xinetd.d/smtp"
+	bind		= 127.0.0.1" "$xi_entry"
 		} > "$T/xinetd.conf"
-		# shellcheck disable=SC2119
-		xinetd_run
+		: > "$T/xinetd.log"
+		# shellcheck disable=SC2086
+		$xi_how timeout 120 xinetd -dontfork -f "$T/xinetd.conf" \
+		    -filelog "$T/xinetd.log" -pidfile "$T/xinetd.pid" \
+		    > "$T/xinetd.out" 2>&1 &
+		xipid=$!
+		i=0
+		while [ "$i" -lt 100 ]; do
+			grep -q 'Started working: 1 available service' \
+			    "$T/xinetd.log" && up=1 && break
+			grep -q 'Started working: 0 available' "$T/xinetd.log" &&
+			    break
+			kill -0 "$xipid" 2> /dev/null || break
+			sleep 0.05
+			i=$((i + 1))
+		done
+		if [ -z "$up" ]; then
+			kill "$xipid" 2> /dev/null
+			wait "$xipid" 2> /dev/null
+		fi
 	done
 	[ -n "$up" ] ||
 	    fail "xinetd did not start: $(cat "$T/xinetd.log" "$T/xinetd.out")"
-}
-
-# xinetd_run [HOW]: xinetd in the foreground with $T/xinetd.conf, its
-# log in $T/xinetd.log, started through HOW (devlog_ns) if given; sets
-# $xipid, and $up once it serves; stopped if it does not
-# shellcheck disable=SC2120 # t/deploy.sh passes HOW
-xinetd_run() {
-	: > "$T/xinetd.log"
-	# shellcheck disable=SC2086
-	${1:-} timeout 120 xinetd -dontfork -f "$T/xinetd.conf" \
-	    -filelog "$T/xinetd.log" -pidfile "$T/xinetd.pid" \
-	    > "$T/xinetd.out" 2>&1 &
-	xipid=$!
-	i=0
-	while [ "$i" -lt 100 ]; do
-		grep -q 'Started working: 1 available service' \
-		    "$T/xinetd.log" && up=1 && break
-		grep -q 'Started working: 0 available' "$T/xinetd.log" &&
-		    break
-		kill -0 "$xipid" 2> /dev/null || break
-		sleep 0.05
-		i=$((i + 1))
-	done
-	if [ -z "$up" ]; then
-		kill "$xipid" 2> /dev/null
-		wait "$xipid" 2> /dev/null
-	fi
 }
 
 # unit_copy SMTPD: the installed systemd units, copied to $T/units as
