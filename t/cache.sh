@@ -4,7 +4,7 @@
 # once passes at once; its TTL, hostile and broken entries, many writers,
 # links not followed, never for a PROXY LOCAL client, its warnings
 #
-# ./test t/cache.sh runs it; sh t/cache.sh -- testName runs one of its tests.
+# Alone: ./test t/cache.sh, or sh t/cache.sh [-- testName ...]
 
 # shellcheck source=t/lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -11,7 +11,7 @@
 # counts as a failure.  With $INSTALLED (a prefix: /usr for the Debian
 # package), the examples and programs of that install (see examples)
 #
-# ./test t/deploy.sh runs it; sh t/deploy.sh -- testName runs one of its tests.
+# Alone: ./test t/deploy.sh, or sh t/deploy.sh [-- testName ...]
 
 # shellcheck source=t/lib.sh
 . "$(dirname "$0")/lib.sh"

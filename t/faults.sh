@@ -5,7 +5,7 @@
 # cache full or read-only, earlytalker-wrap killed mid-message, clients
 # that reset
 #
-# ./test t/faults.sh runs it; sh t/faults.sh -- testName runs one of its tests.
+# Alone: ./test t/faults.sh, or sh t/faults.sh [-- testName ...]
 
 # shellcheck source=t/lib.sh
 . "$(dirname "$0")/lib.sh"

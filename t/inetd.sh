@@ -7,7 +7,7 @@
 # tcpsvd with its own per-client instructions.  The shipped chain, with
 # $pub/envfake, which records its environment, in place of qmail-smtpd
 #
-# ./test t/inetd.sh runs it; sh t/inetd.sh -- testName runs one of its tests.
+# Alone: ./test t/inetd.sh, or sh t/inetd.sh [-- testName ...]
 
 # shellcheck source=t/lib.sh
 . "$(dirname "$0")/lib.sh"

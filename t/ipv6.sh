@@ -8,7 +8,7 @@
 # /var/cache/earlytalker-ucspi6/usr/bin, where sh deps ipv6 puts it).
 # Without it these tests skip
 #
-# ./test t/ipv6.sh runs it; sh t/ipv6.sh -- testName runs one of its tests.
+# Alone: ./test t/ipv6.sh, or sh t/ipv6.sh [-- testName ...]
 
 # shellcheck source=t/lib.sh
 . "$(dirname "$0")/lib.sh"

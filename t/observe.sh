@@ -4,7 +4,7 @@
 # $EARLYTALKER_OBSERVE) and the configuration check (-n), on the wire and
 # on the shipped examples
 #
-# ./test t/observe.sh runs it; sh t/observe.sh -- testName runs one of its tests.
+# Alone: ./test t/observe.sh, or sh t/observe.sh [-- testName ...]
 
 # shellcheck source=t/lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -4,7 +4,7 @@
 # option numbers, exec failures, early bytes and hang-ups on a pipe, fd 0
 # that is no socket or is closed
 #
-# ./test t/pipe.sh runs it; sh t/pipe.sh -- testName runs one of its tests.
+# Alone: ./test t/pipe.sh, or sh t/pipe.sh [-- testName ...]
 
 # shellcheck source=t/lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -4,7 +4,7 @@
 # bytes exactly, LOCAL and bad headers, and the tcprules cdb (-x) applied
 # to the real client behind the proxy
 #
-# ./test t/proxy.sh runs it; sh t/proxy.sh -- testName runs one of its tests.
+# Alone: ./test t/proxy.sh, or sh t/proxy.sh [-- testName ...]
 
 # shellcheck source=t/lib.sh
 . "$(dirname "$0")/lib.sh"

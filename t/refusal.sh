@@ -5,7 +5,7 @@
 # lines on the monotonic clock as they come, not by the client's tools),
 # for bots near, and for clients 300 ms away
 #
-# ./test t/refusal.sh runs it; sh t/refusal.sh -- testName runs one of its tests.
+# Alone: ./test t/refusal.sh, or sh t/refusal.sh [-- testName ...]
 
 # shellcheck source=t/lib.sh
 . "$(dirname "$0")/lib.sh"

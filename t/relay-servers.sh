@@ -12,7 +12,7 @@
 # root.  Last, the real clients (msmtp, Postfix's and Exim's smtp
 # clients) through the whole chain
 #
-# ./test t/relay-servers.sh runs it; sh t/relay-servers.sh -- testName runs one of its tests.
+# Alone: ./test t/relay-servers.sh, or sh t/relay-servers.sh [-- testName ...]
 
 # shellcheck source=t/lib.sh
 . "$(dirname "$0")/lib.sh"

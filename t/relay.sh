@@ -8,7 +8,7 @@
 # command or inside a message (sync lost), AUTH answers, the line bound,
 # observe mode
 #
-# ./test t/relay.sh runs it; sh t/relay.sh -- testName runs one of its tests.
+# Alone: ./test t/relay.sh, or sh t/relay.sh [-- testName ...]
 
 # shellcheck source=t/lib.sh
 . "$(dirname "$0")/lib.sh"

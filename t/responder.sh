@@ -4,7 +4,7 @@
 # marked: its replies, at RCPT or at MAIL (-m), its bounds (errors,
 # commands, line length, time) and its log line
 #
-# ./test t/responder.sh runs it; sh t/responder.sh -- testName runs one of its tests.
+# Alone: ./test t/responder.sh, or sh t/responder.sh [-- testName ...]
 
 # shellcheck source=t/lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -4,7 +4,7 @@
 # line in each form, unreadable and empty files, Prometheus' format, a
 # million lines, and the logs that this suite's own sessions write
 #
-# ./test t/stats.sh runs it; sh t/stats.sh -- testName runs one of its tests.
+# Alone: ./test t/stats.sh, or sh t/stats.sh [-- testName ...]
 
 # shellcheck source=t/lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -5,7 +5,7 @@
 # linger, marks (-d) and exemptions, the log line, the teaser (-b), the
 # sync checks (-s) and random waits
 #
-# ./test t/wire.sh runs it; sh t/wire.sh -- testName runs one of its tests.
+# Alone: ./test t/wire.sh, or sh t/wire.sh [-- testName ...]
 
 # shellcheck source=t/lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -4,7 +4,7 @@
 # it execs the next program for an unmarked client, untouched; the chain
 # with earlytalker -d; the skips; an exec failure
 #
-# ./test t/wrap.sh runs it; sh t/wrap.sh -- testName runs one of its tests.
+# Alone: ./test t/wrap.sh, or sh t/wrap.sh [-- testName ...]
 
 # shellcheck source=t/lib.sh
 . "$(dirname "$0")/lib.sh"
