@@ -2,7 +2,7 @@
 # shellcheck disable=SC2317 # shunit2 calls the functions
 # t/cache.sh: earlytalker's pass cache (-c): a client that passed the wait
 # once passes at once; its TTL, hostile and broken entries, many writers,
-# links not followed, never for a PROXY LOCAL client, its warnings
+# links not followed, never for a PROXY LOCAL client, its warnings.
 #
 # Alone: ./test t/cache.sh, or sh t/cache.sh [-- testName ...]
 

@@ -9,7 +9,7 @@
 # broken shipped file fails a test.  Each test prints "exercised: TOOL
 # VERSION"; a missing tool skips the test with a SKIPPED line, which CI
 # counts as a failure.  With $INSTALLED (a prefix: /usr for the Debian
-# package), the examples and programs of that install (see examples)
+# package), the examples and programs of that install (see examples).
 #
 # Alone: ./test t/deploy.sh, or sh t/deploy.sh [-- testName ...]
 

@@ -3,7 +3,7 @@
 # t/faults.sh: how each failure on the way is answered: earlytalker-wrap out
 # of file descriptors or processes, the programs out of memory, a pass
 # cache full or read-only, earlytalker-wrap killed mid-message, clients
-# that reset
+# that reset.
 #
 # Alone: ./test t/faults.sh, or sh t/faults.sh [-- testName ...]
 

@@ -5,7 +5,7 @@
 # tcp-environ(5) variables from the socket and applies the shipped rules
 # (etc/tcp.smtp, through tcprules) with -x, as tcpserver -x would; ipsvd's
 # tcpsvd with its own per-client instructions.  The shipped chain, with
-# $pub/envfake, which records its environment, in place of qmail-smtpd
+# $pub/envfake, which records its environment, in place of qmail-smtpd.
 #
 # Alone: ./test t/inetd.sh, or sh t/inetd.sh [-- testName ...]
 
@@ -32,6 +32,16 @@ rules_clients() {
 	tclient 127.0.0.10 quiet until:'220 ' shut read &
 	r6=$!
 	wait "$r1" "$r2" "$r3" "$r4" "$r5" "$r6"
+}
+
+# rules_run PID WHERE: rules_clients against the server PID, which is
+# then stopped, and rules_check WHERE on its log, $T/log
+rules_run() {
+	rules_clients
+	sleep 0.3
+	kill "$1"
+	wait "$1" 2> /dev/null
+	rules_check "$2" "$T/log"
 }
 
 # rules_check WHERE LOG: what rules_clients got, and the log lines in LOG
@@ -121,11 +131,7 @@ testDeploySystemdRules() {
 	esac
 	# shellcheck disable=SC2086
 	socket_activate 127.0.0.1 $cmd || return
-	rules_clients
-	sleep 0.3
-	kill "$sapid"
-	wait "$sapid" 2> /dev/null
-	rules_check systemd "$T/log"
+	rules_run "$sapid" systemd
 }
 
 # --- the tcpsvds: ipsvd's and busybox's ---
@@ -191,11 +197,7 @@ testDeployIpsvd() {
 	svd_up tcpsvd -v -l mx.test.example -x "$pub/instruct.cdb" \
 	    127.0.0.1 PORT $RUNNER "$ET" -w 2 -d $RUNNER "$EW" "$pub/envfake"
 	[ -n "$up" ] || return
-	rules_clients
-	sleep 0.3
-	kill "$svdpid"
-	wait "$svdpid" 2> /dev/null
-	rules_check ipsvd "$T/log"
+	rules_run "$svdpid" ipsvd
 	assertTrue "tcpsvd ran the chain for the early talker" \
 	    "grep -q 'tcpsvd: info: start [0-9]* mx.test.example:127.0.0.1 ::127.0.0.8:' '$T/svd.out'"
 }
@@ -228,11 +230,7 @@ testDeployBusybox() {
 	    $RUNNER "$ET" -w 2 -d -x "$pub/tcp.smtp.cdb" $RUNNER "$EW" \
 	    "$pub/envfake"
 	[ -n "$up" ] || return
-	rules_clients
-	sleep 0.3
-	kill "$svdpid"
-	wait "$svdpid" 2> /dev/null
-	rules_check busybox "$T/log"
+	rules_run "$svdpid" busybox
 	assertTrue "busybox's own variable is there too" \
 	    "grep -Eqx 'TCPREMOTEADDR=127\.0\.0\.10:[0-9]+' '$pub/ran/env.127.0.0.10'"
 	assertTrue "tcpsvd ran the chain for the early talker" \

@@ -6,7 +6,7 @@
 # suites run, so it is not installed: sh deps ipv6 unpacks it and prints
 # the directory of its programs, which $UCSPI6 names (by default
 # /var/cache/earlytalker-ucspi6/usr/bin, where sh deps ipv6 puts it).
-# Without it these tests skip
+# Without it these tests skip.
 #
 # Alone: ./test t/ipv6.sh, or sh t/ipv6.sh [-- testName ...]
 

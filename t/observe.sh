@@ -2,7 +2,7 @@
 # shellcheck disable=SC2317 # shunit2 calls the functions
 # t/observe.sh: look before you enforce: observe mode (-o,
 # $EARLYTALKER_OBSERVE) and the configuration check (-n), on the wire and
-# on the shipped examples
+# on the shipped examples.
 #
 # Alone: ./test t/observe.sh, or sh t/observe.sh [-- testName ...]
 

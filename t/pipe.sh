@@ -2,7 +2,7 @@
 # shellcheck disable=SC2317 # shunit2 calls the functions
 # t/pipe.sh: both programs through pipes, no server: usage errors, the version,
 # option numbers, exec failures, early bytes and hang-ups on a pipe, fd 0
-# that is no socket or is closed
+# that is no socket or is closed.
 #
 # Alone: ./test t/pipe.sh, or sh t/pipe.sh [-- testName ...]
 

@@ -2,7 +2,7 @@
 # shellcheck disable=SC2317 # shunit2 calls the functions
 # t/proxy.sh: the PROXY protocol, v1 and v2 (-P): through HAProxy, header
 # bytes exactly, LOCAL and bad headers, and the tcprules cdb (-x) applied
-# to the real client behind the proxy
+# to the real client behind the proxy.
 #
 # Alone: ./test t/proxy.sh, or sh t/proxy.sh [-- testName ...]
 

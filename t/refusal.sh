@@ -3,7 +3,7 @@
 # t/refusal.sh: what a refused client costs: its session's life in tcpserver
 # slots, measured by the server side (serve -s stamps tcpserver's log
 # lines on the monotonic clock as they come, not by the client's tools),
-# for bots near, and for clients 300 ms away
+# for bots near, and for clients 300 ms away.
 #
 # Alone: ./test t/refusal.sh, or sh t/refusal.sh [-- testName ...]
 

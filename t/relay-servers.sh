@@ -10,7 +10,7 @@
 # delivered); the others in their rig's queue.  Postfix's smtpd -S, Exim
 # and qpsmtpd need root (their private queues and postdrop): CI runs as
 # root.  Last, the real clients (msmtp, Postfix's and Exim's smtp
-# clients) through the whole chain
+# clients) through the whole chain.
 #
 # Alone: ./test t/relay-servers.sh, or sh t/relay-servers.sh [-- testName ...]
 

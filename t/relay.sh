@@ -6,7 +6,7 @@
 # delivered byte for byte, owed replies, BDAT, STARTTLS, half-closes; and
 # the closed world, what no real server does on demand: a reply to no
 # command or inside a message (sync lost), AUTH answers, the line bound,
-# observe mode
+# observe mode.
 #
 # Alone: ./test t/relay.sh, or sh t/relay.sh [-- testName ...]
 

@@ -2,7 +2,7 @@
 # shellcheck disable=SC2317 # shunit2 calls the functions
 # t/responder.sh: earlytalker-wrap's responder, for a client that earlytalker
 # marked: its replies, at RCPT or at MAIL (-m), its bounds (errors,
-# commands, line length, time) and its log line
+# commands, line length, time) and its log line.
 #
 # Alone: ./test t/responder.sh, or sh t/responder.sh [-- testName ...]
 

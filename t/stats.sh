@@ -2,7 +2,7 @@
 # shellcheck disable=SC2317 # shunit2 calls the functions
 # t/stats.sh: earlytalker-stats, the daily summary of the log: every kind of
 # line in each form, unreadable and empty files, Prometheus' format, a
-# million lines, and the logs that this suite's own sessions write
+# million lines, and the logs that this suite's own sessions write.
 #
 # Alone: ./test t/stats.sh, or sh t/stats.sh [-- testName ...]
 

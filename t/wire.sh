@@ -3,7 +3,7 @@
 # t/wire.sh: earlytalker on the wire, under tcpserver on 127.0.0.1: the
 # wait and what ends it (early bytes, hang-ups, resets, signals), the
 # linger, marks (-d) and exemptions, the log line, the teaser (-b), the
-# sync checks (-s) and random waits
+# sync checks (-s) and random waits.
 #
 # Alone: ./test t/wire.sh, or sh t/wire.sh [-- testName ...]
 

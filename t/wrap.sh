@@ -2,7 +2,7 @@
 # shellcheck disable=SC2317 # shunit2 calls the functions
 # t/wrap.sh: earlytalker-wrap on the wire, as the chain's second program:
 # it execs the next program for an unmarked client, untouched; the chain
-# with earlytalker -d; the skips; an exec failure
+# with earlytalker -d; the skips; an exec failure.
 #
 # Alone: ./test t/wrap.sh, or sh t/wrap.sh [-- testName ...]
 
