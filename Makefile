@@ -1,8 +1,10 @@
 # Edit conf-cc and conf-ld, not this file.
 # Plain POSIX make: no pattern rules, no GNU extensions.
-# make builds with conf-cc and conf-ld (musl, static-pie), or, where
-# there is no musl-gcc, with conf-cc.glibc and conf-ld.glibc; another
-# pair by name: make CONF_CC=conf-cc.glibc CONF_LD=conf-ld.dynamic
+# make builds with conf-cc and conf-ld, as they are: the default is musl,
+# static-pie.  One exception, said when make builds: while conf-cc names
+# musl-gcc and there is no musl-gcc, make builds with conf-cc.glibc and
+# conf-ld.glibc (glibc static-pie) instead.  Another pair by name:
+# make CONF_CC=conf-cc.glibc CONF_LD=conf-ld.dynamic
 
 SHELL = /bin/sh
 PREFIX = /usr/local
@@ -24,21 +26,23 @@ PYTHON3 = python3
 
 it: earlytalker earlytalker-wrap
 
-# flavour: the two conf files this tree is built with, one a line
+# flavour: the two conf files this tree is built with, one a line; make
+# says which, and why, when it writes it
 flavour: $(CONF_CC) $(CONF_LD) conf-cc.glibc conf-ld.glibc Makefile
 	@cc='$(CONF_CC)'; ld='$(CONF_LD)'; \
 	if [ "$$cc $$ld" != 'conf-cc conf-ld' ]; then \
-	  echo "make: building with $$cc and $$ld"; \
-	elif command -v musl-gcc > /dev/null 2>&1; then \
-	  echo 'make: building the default: musl, static-pie (conf-cc, conf-ld)'; \
-	else \
+	  echo "make: building with $$cc and $$ld, as named"; \
+	elif head -n 1 conf-cc | grep -q '^musl-gcc' && \
+	    ! command -v musl-gcc > /dev/null 2>&1; then \
 	  cc=conf-cc.glibc ld=conf-ld.glibc; \
-	  echo 'make: no musl-gcc: building glibc static-pie (conf-cc.glibc, conf-ld.glibc); for the smaller, faster musl build: sh deps build; make clean; make'; \
+	  echo 'make: building with conf-cc.glibc and conf-ld.glibc (glibc static-pie), not conf-cc and conf-ld: conf-cc names musl-gcc, which is not installed (sh deps build installs it; then make clean; make)'; \
+	else \
+	  echo 'make: building with conf-cc and conf-ld'; \
 	fi; \
 	case `head -n 1 $$cc` in musl-gcc*) m=musl ;; *) m=glibc ;; esac; \
 	case `head -n 1 $$ld` in *musl*) n=musl ;; *) n=glibc ;; esac; \
 	if [ $$m != $$n ]; then \
-	  echo "make: $$cc compiles for $$m, $$ld links with $$n: name both, e.g. make CONF_CC=conf-cc.glibc CONF_LD=conf-ld.dynamic" >&2; \
+	  echo "make: $$cc compiles for $$m, $$ld links with $$n: make them agree (edit both, or name a pair: make CONF_CC=conf-cc.glibc CONF_LD=conf-ld.dynamic)" >&2; \
 	  exit 1; \
 	fi; \
 	printf '%s\n' "$$cc" "$$ld" > flavour
@@ -62,29 +66,59 @@ version.h: VERSION
 	( echo '/* generated from VERSION by make; edit that file */'; \
 	  echo '#define VERSION "'"`head -n 1 VERSION`"'"' ) > version.h
 
-earlytalker.o: compile earlytalker.c io.h proxy.h smtp.h version.h
+earlytalker.o: compile earlytalker.c cache.h io.h log.h proxy.h rules.h \
+    settings.h smtp.h version.h wait.h
 	./compile earlytalker.c
 
-proxy.o: compile proxy.c io.h proxy.h smtp.h
+cache.o: compile cache.c cache.h io.h log.h smtp.h
+	./compile cache.c
+
+proxy.o: compile proxy.c io.h log.h proxy.h smtp.h
 	./compile proxy.c
 
-wrap.o: compile wrap.c io.h relay.h smtp.h version.h
+settings.o: compile settings.c cache.h io.h log.h rules.h settings.h \
+    smtp.h wait.h
+	./compile settings.c
+
+wait.o: compile wait.c io.h log.h smtp.h wait.h
+	./compile wait.c
+
+rules.o: compile rules.c io.h log.h rules.h smtp.h
+	./compile rules.c
+
+wrap.o: compile wrap.c drive.h io.h log.h respond.h smtp.h version.h
 	./compile wrap.c
 
-relay.o: compile relay.c relay.h smtp.h
+respond.o: compile respond.c io.h log.h respond.h smtp.h
+	./compile respond.c
+
+drive.o: compile drive.c drive.h io.h log.h relay.h scan.h smtp.h
+	./compile drive.c
+
+relay.o: compile relay.c relay.h scan.h smtp.h
 	./compile relay.c
 
-io.o: compile io.c io.h smtp.h
+scan.o: compile scan.c scan.h smtp.h
+	./compile scan.c
+
+io.o: compile io.c io.h log.h smtp.h
 	./compile io.c
+
+log.o: compile log.c io.h log.h smtp.h
+	./compile log.c
 
 smtp.o: compile smtp.c smtp.h
 	./compile smtp.c
 
-earlytalker: load earlytalker.o io.o proxy.o smtp.o
-	./load earlytalker earlytalker.o io.o proxy.o smtp.o
+earlytalker: load earlytalker.o cache.o io.o log.o proxy.o rules.o \
+    settings.o smtp.o wait.o
+	./load earlytalker earlytalker.o cache.o io.o log.o proxy.o rules.o \
+	    settings.o smtp.o wait.o
 
-earlytalker-wrap: load wrap.o io.o relay.o smtp.o
-	./load earlytalker-wrap wrap.o io.o relay.o smtp.o
+earlytalker-wrap: load wrap.o respond.o drive.o io.o log.o relay.o \
+    scan.o smtp.o
+	./load earlytalker-wrap wrap.o respond.o drive.o io.o log.o relay.o \
+	    scan.o smtp.o
 
 bench/load.o: compile bench/load.c
 	./compile -o bench/load.o bench/load.c
@@ -230,15 +264,17 @@ setup: install
 bench: bench/load
 	PEERS='$(PEERS)' BENCH_QUICK='$(BENCH_QUICK)' sh bench/run
 
-fuzz_smtp: fuzz/fuzz_smtp.c smtp.c smtp.h
+fuzz_smtp: fuzz/fuzz_smtp.c scan.c scan.h smtp.c smtp.h proxy.c proxy.h \
+    io.c io.h log.c log.h
 	$(CLANG) -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -I. -Ifuzz \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o fuzz_smtp fuzz/fuzz_smtp.c smtp.c
+	    -o fuzz_smtp fuzz/fuzz_smtp.c scan.c smtp.c proxy.c io.c log.c
 
-fuzz_relay: fuzz/fuzz_relay.c fuzz/client.c fuzz/client.h relay.c relay.h smtp.c smtp.h
+fuzz_relay: fuzz/fuzz_relay.c fuzz/client.c fuzz/client.h relay.c relay.h \
+    scan.c scan.h smtp.c smtp.h
 	$(CLANG) -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -I. -Ifuzz \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o fuzz_relay fuzz/fuzz_relay.c fuzz/client.c relay.c smtp.c
+	    -o fuzz_relay fuzz/fuzz_relay.c fuzz/client.c relay.c scan.c smtp.c
 
 # each harness gets FUZZTIME seconds
 fuzz: fuzz_smtp fuzz_relay
@@ -267,12 +303,14 @@ lint:
 	# variableScope: KNF declares at the top of a function
 	cppcheck --std=c99 --enable=warning,style,performance,portability \
 	    --suppress=variableScope --error-exitcode=1 --inline-suppr -q \
-	    earlytalker.c wrap.c io.c proxy.c relay.c smtp.c fuzz/fuzz_smtp.c \
+	    earlytalker.c wrap.c respond.c drive.c cache.c io.c log.c proxy.c \
+	    rules.c relay.c scan.c settings.c smtp.c wait.c fuzz/fuzz_smtp.c \
 	    fuzz/fuzz_relay.c fuzz/client.c fuzz/streams.c \
 	    bench/load.c bench/stub.c bench/floor.c bench/copy.c
 	clang-tidy -quiet --warnings-as-errors='*' \
 	    -checks='-*,clang-analyzer-*,bugprone-*,cert-*,-cert-err33-c,-bugprone-easily-swappable-parameters' \
-	    earlytalker.c wrap.c io.c proxy.c relay.c smtp.c bench/load.c \
+	    earlytalker.c wrap.c respond.c drive.c cache.c io.c log.c proxy.c \
+	    rules.c relay.c scan.c settings.c smtp.c wait.c bench/load.c \
 	    bench/stub.c bench/floor.c bench/copy.c fuzz/client.c \
 	    fuzz/streams.c \
 	    -- -std=c99 -D_POSIX_C_SOURCE=200809L

@@ -1,36 +1,26 @@
-/* io.c: the I/O both programs share. */
+/* io.c: the I/O both programs share: the monotonic clock, whole writes
+ * and replies, the client's address (and its tcp-environ(5) variables,
+ * where no tcpserver set them), command lines read before a deadline, a
+ * clean close, and the finding of prog as execvp() would. */
 
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "io.h"
 #include "smtp.h"
-
-static const char *logprog = "?";	/* program name in log lines */
-static const char *logip;		/* the client's address, or NULL:
-					 * each log line looks it up */
-static long logpid;			/* our pid when log_init ran */
-static int logsys = -1;			/* 1: log through syslog(3), fd 2
-					 * being the client; 0: to fd 2;
-					 * -1: not looked at yet */
-static int logpassed;			/* 1: log_pass_on() made fd 2 a
-					 * pipe to a logger */
 
 /* Milliseconds on the monotonic clock: immune to clock steps. */
 long long
@@ -75,313 +65,63 @@ reply(const char *line)
 	return write_all(1, buf, (size_t)n);
 }
 
-/*
- * Name the program and the client (ip must stay valid; NULL: peer_ip()
- * finds it when a log line needs it; "": no client, as for -n, and the
- * prefix is "PROG: " alone).  Each line makes its prefix on its
- * own stack, not here: then printf's deep stack frames stay untouched
- * while earlytalker waits, and no buffer of it sits in the static data,
- * which stays within one page.  A waiting process holds fewer pages so
- * (make bench counts them).
- */
-void
-log_init(const char *prog, const char *ip)
-{
-	logprog = prog;
-	logip = ip;
-	logpid = (long)getpid();
-}
 
 /*
- * Is fd 2 the client?  inetd and xinetd give the server the connection
- * as fd 0, fd 1 and fd 2, so a log line on fd 2 would reach the client:
- * then the lines go to syslog(3), facility mail, tagged SYSLOG_TAG, as
- * etc/xinetd/earlytalker-smtpd's logger and the systemd unit tag them.
- * Exact: fd 2 is the socket of fd 0 when they have one inode.  Looked
- * at by the first line or log_pass_on(), never during the wait: a
- * waiting client costs nothing.
- */
-static int
-log_syslog(void)
-{
-	struct stat s0, s2;
-
-	if (logsys == -1) {
-		logsys = fstat(0, &s0) == 0 && fstat(2, &s2) == 0 &&
-		    S_ISSOCK(s0.st_mode) && S_ISSOCK(s2.st_mode) &&
-		    s0.st_dev == s2.st_dev && s0.st_ino == s2.st_ino;
-		if (logsys)
-			openlog(SYSLOG_TAG, 0, LOG_MAIL);
-	}
-	return logsys;
-}
-
-/* One line, its newline at buf[n - 1], to fd 2 in one write, or as one
- * syslog message at priority prio. */
-static void
-log_out(int prio, char *buf, size_t n)
-{
-	if (log_syslog()) {
-		buf[n - 1] = '\0';
-		syslog(prio, "%s", buf);
-		buf[n - 1] = '\n';
-	} else
-		(void)write_all(2, buf, n);	/* one write: lines never mix */
-}
-
-/* A line that another program wrote: its priority by its words. */
-static int
-log_prio(const char *line)
-{
-	if (strstr(line, ": fatal: ") != NULL)
-		return LOG_ERR;
-	if (strstr(line, ": warning: ") != NULL)
-		return LOG_WARNING;
-	return LOG_INFO;
-}
-
-/* The logger of log_pass_on(): each line read on fd 0 as one syslog
- * message, a line longer than LOGMAX in pieces, until end of file. */
-static void
-logger(void)
-{
-	char buf[LOGMAX];
-	size_t len = 0, start, k;
-	ssize_t r;
-
-	for (;;) {
-		r = read(0, buf + len, sizeof buf - 1 - len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-		start = 0;
-		for (k = 0; k < len; k++)
-			if (buf[k] == '\n') {
-				buf[k] = '\0';
-				syslog(log_prio(buf + start), "%s", buf + start);
-				start = k + 1;
-			}
-		if (start == 0 && len == sizeof buf - 1) {	/* too long */
-			buf[len] = '\0';
-			syslog(log_prio(buf), "%s", buf);
-			start = len;
-		}
-		len -= start;
-		memmove(buf, buf + start, len);
-	}
-	if (len > 0) {
-		buf[len] = '\0';
-		syslog(log_prio(buf), "%s", buf);
-	}
-	_exit(0);
-}
-
-/*
- * Before an exec, or a fork of prog: when the log goes to syslog because
- * fd 2 is the client, give the programs after us a fd 2 that goes there
- * too, never to the client: a pipe to a logger, a process of its own
- * (forked twice, so that init reaps it, never prog) that sends each line
- * to syslog as etc/xinetd/earlytalker-smtpd's logger does, until the
- * last program holding the pipe ends.  The next program's log lines
- * (earlytalker-wrap's, qmail-smtpd's, mailfront's) so reach syslog.  If
- * the pipe cannot be made, fd 2 becomes /dev/null, with a warning.
- */
-void
-log_pass_on(void)
-{
-	pid_t pid;
-	int p[2], fd, st;
-
-	if (logpassed || !log_syslog())
-		return;
-	logpassed = 1;
-	if (pipe(p) == -1)
-		goto null;
-	pid = fork();
-	if (pid == 0) {
-		pid = fork();
-		if (pid != 0)
-			_exit(pid == -1 ? 111 : 0);
-		/* the logger: the pipe on fd 0; the client's socket
-		 * closed, so that the client sees prog's close */
-		fd = open("/dev/null", O_RDWR);
-		if (dup2(p[0], 0) == -1)
-			_exit(111);
-		if (fd != -1) {
-			(void)dup2(fd, 1);
-			(void)dup2(fd, 2);
-		} else {
-			(void)close(1);
-			(void)close(2);
-		}
-		if (fd > 2)
-			(void)close(fd);
-		(void)close(p[0]);
-		(void)close(p[1]);
-		logger();
-	}
-	if (pid == -1) {
-		st = errno;
-		(void)close(p[0]);
-		(void)close(p[1]);
-		errno = st;
-		goto null;
-	}
-	while (waitpid(pid, &st, 0) == -1)
-		if (errno != EINTR) {
-			st = -1;
-			break;
-		}
-	(void)close(p[0]);
-	if (st != 0 || dup2(p[1], 2) == -1) {
-		(void)close(p[1]);
-		if (st != 0)
-			errno = EAGAIN;	/* no process for the logger */
-		goto null;
-	}
-	(void)close(p[1]);
-	return;
-null:
-	log_line("warning: unable to pass the log on to syslog: %s: the "
-	    "next program's fd 2 is /dev/null", strerror(errno));
-	fd = open("/dev/null", O_WRONLY);
-	if (fd != -1 && fd != 2) {
-		(void)dup2(fd, 2);
-		(void)close(fd);
-	}
-}
-
-/* A line: "PROG: IP pid N: ", then tag, then the text. */
-static void
-log_v(int prio, const char *tag, const char *fmt, va_list ap)
-{
-	char buf[LOGMAX], ip[PEER_IP];
-	const char *addr = logip;
-	size_t n;
-	int k;
-
-	if (addr == NULL) {
-		peer_ip(ip, sizeof ip);
-		addr = ip;
-	}
-	if (logpid == 0)
-		logpid = (long)getpid();
-	if (*addr == '\0')	/* no client, as for -n */
-		k = snprintf(buf, sizeof buf - 1, "%s: %s", logprog, tag);
-	else
-		k = snprintf(buf, sizeof buf - 1, "%s: %s pid %ld: %s",
-		    logprog, addr, logpid, tag);
-	n = k < 0 ? 0 : (size_t)k;
-	if (n >= sizeof buf - 1)
-		n = sizeof buf - 2;
-	/* ap comes from va_start in the callers: the analyzer misses it */
-	k = vsnprintf(buf + n, sizeof buf - 1 - n, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
-	n += k < 0 ? 0 : (size_t)k;
-	if (n >= sizeof buf - 1)
-		n = sizeof buf - 2;
-	buf[n++] = '\n';
-	log_out(prio, buf, n);
-}
-
-/* A line about this client: "PROG: IP pid N: " and the text. */
-void
-log_line(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_v(strncmp(fmt, "warning:", 8) == 0 ? LOG_WARNING : LOG_INFO, "",
-	    fmt, ap);
-	va_end(ap);
-}
-
-/* A fatal line: "PROG: IP pid N: fatal: " and the text. */
-void
-log_fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_v(LOG_ERR, "fatal: ", fmt, ap);
-	va_end(ap);
-}
-
-/*
- * A usage error: "PROG: usage: -o VALUE: why" (the value escaped and
- * cut; without opt, "PROG: usage: why"), then the usage line.  Exit 100.
- */
-void
-die_usage(const char *prog, const char *usage, int opt, const char *val,
-    const char *why)
-{
-	char buf[LOGMAX], esc[4 * 40 + 1];
-	int k;
-
-	if (why != NULL) {
-		if (val != NULL)
-			(void)smtp_escape(esc, sizeof esc, val,
-			    strlen(val) > 40 ? 40 : strlen(val));
-		if (opt == 0)
-			k = snprintf(buf, sizeof buf, "%s: usage: %s\n", prog,
-			    why);
-		else if (val == NULL)
-			k = snprintf(buf, sizeof buf, "%s: usage: -%c: %s\n",
-			    prog, opt, why);
-		else
-			k = snprintf(buf, sizeof buf, "%s: usage: -%c %s: %s\n",
-			    prog, opt, *val == '\0' ? "\"\"" : esc, why);
-		if (k > 0)
-			log_out(LOG_ERR, buf, (size_t)k < sizeof buf ?
-			    (size_t)k : sizeof buf - 1);
-	}
-	k = snprintf(buf, sizeof buf, "%s: usage: %s\n", prog, usage);
-	if (k > 0)
-		log_out(LOG_ERR, buf, (size_t)k < sizeof buf ? (size_t)k :
-		    sizeof buf - 1);
-	exit(100);
-}
-
-/*
- * The IP address in sa (a struct sockaddr_storage) as text into out, an
- * IPv4-mapped IPv6 address as IPv4, and its port into *port.  0, or -1
- * if sa holds no IP address.
+ * The address bin of family af (AF_INET, 4 bytes; AF_INET6, 16) as text
+ * into out: an IPv4-mapped IPv6 address as IPv4, so that the log, the
+ * tcprules and the pass cache know a client whichever way the socket or
+ * a load balancer saw it; IPv6 in inet_ntop()'s one form.  0, or -1.
  */
 int
-addr_text(const void *sa, char *out, size_t n, unsigned int *port)
+addr_text(int af, const void *bin, char *out, size_t n)
 {
-	const struct sockaddr_storage *ss = sa;
-	const struct sockaddr_in6 *s6;
-	const struct sockaddr_in *s4;
+	static const unsigned char mapped[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+	};
+	const unsigned char *b = bin;
 
-	if (ss->ss_family == AF_INET) {
-		s4 = (const struct sockaddr_in *)sa;
-		*port = ntohs(s4->sin_port);
-		return inet_ntop(AF_INET, &s4->sin_addr, out, (socklen_t)n) ==
-		    NULL ? -1 : 0;
+	if (af == AF_INET6 && memcmp(b, mapped, sizeof mapped) == 0) {
+		af = AF_INET;
+		b += sizeof mapped;
 	}
-	if (ss->ss_family != AF_INET6)
+	return inet_ntop(af, b, out, (socklen_t)n) == NULL ? -1 : 0;
+}
+
+/*
+ * The IP address of fd 0's peer (peer is 1) or of its own end (0) as
+ * text into out, by addr_text(), and its port into *port.  0, or -1 if
+ * fd 0 is no socket with an IP address there.
+ */
+int
+sock_ip(int peer, char *out, size_t n, unsigned int *port)
+{
+	struct sockaddr_storage ss;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
+	socklen_t len = sizeof ss;
+
+	memset(&ss, 0, sizeof ss);
+	if ((peer ? getpeername(0, (struct sockaddr *)&ss, &len) :
+	    getsockname(0, (struct sockaddr *)&ss, &len)) == -1)
 		return -1;
-	s6 = (const struct sockaddr_in6 *)sa;
+	if (ss.ss_family == AF_INET) {
+		*port = ntohs(s4->sin_port);
+		return addr_text(AF_INET, &s4->sin_addr, out, n);
+	}
+	if (ss.ss_family != AF_INET6)
+		return -1;
 	*port = ntohs(s6->sin6_port);
-	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-		return inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], out,
-		    (socklen_t)n) == NULL ? -1 : 0;
-	return inet_ntop(AF_INET6, &s6->sin6_addr, out, (socklen_t)n) ==
-	    NULL ? -1 : 0;
+	return addr_text(AF_INET6, &s6->sin6_addr, out, n);
 }
 
 /*
  * The client's address, for logs: $TCPREMOTEIP (escaped: the environment
- * is not ours to trust blindly), else getpeername() on fd 0, else
+ * is not ours to trust blindly), else fd 0's peer (sock_ip()), else
  * "unknown".
  */
 void
 peer_ip(char *out, size_t n)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof ss;
 	const char *ip = getenv("TCPREMOTEIP");
 	unsigned int port;
 
@@ -390,10 +130,50 @@ peer_ip(char *out, size_t n)
 		    strlen(ip));
 		return;
 	}
-	memset(&ss, 0, sizeof ss);
-	if (getpeername(0, (struct sockaddr *)&ss, &len) == -1 ||
-	    addr_text(&ss, out, n, &port) == -1)
+	if (sock_ip(1, out, n, &port) == -1)
 		(void)snprintf(out, n, "unknown");
+}
+
+/*
+ * The client's tcp-environ(5) variables, as tcpserver sets them: the
+ * remote and local address and port, and with proto $PROTO too.  0, or
+ * -1 if out of memory.
+ */
+int
+tcp_setenv(int proto, const char *rip, unsigned int rport, const char *lip,
+    unsigned int lport)
+{
+	char rp[8], lp[8];
+
+	(void)snprintf(rp, sizeof rp, "%u", rport);
+	(void)snprintf(lp, sizeof lp, "%u", lport);
+	return (proto && setenv("PROTO", "TCP", 1) == -1) ||
+	    setenv("TCPREMOTEIP", rip, 1) == -1 ||
+	    setenv("TCPREMOTEPORT", rp, 1) == -1 ||
+	    setenv("TCPLOCALIP", lip, 1) == -1 ||
+	    setenv("TCPLOCALPORT", lp, 1) == -1 ? -1 : 0;
+}
+
+/*
+ * Under inetd, xinetd or systemd no tcpserver set the tcp-environ(5)
+ * variables: set them from fd 0's socket, as tcpserver would, for prog
+ * (qmail-smtpd wants $TCPREMOTEIP) and for -x.  Returns 1 if set; 0 if
+ * $TCPREMOTEIP was there, or fd 0 is no TCP socket with a peer; -1 if
+ * out of memory.
+ */
+int
+tcp_environ(void)
+{
+	char rip[IP_TEXT], lip[IP_TEXT];
+	const char *e = getenv("TCPREMOTEIP");
+	unsigned int rport, lport;
+
+	if (e != NULL && *e != '\0')
+		return 0;
+	if (sock_ip(1, rip, sizeof rip, &rport) == -1 ||
+	    sock_ip(0, lip, sizeof lip, &lport) == -1)
+		return 0;
+	return tcp_setenv(1, rip, rport, lip, lport) == -1 ? -1 : 1;
 }
 
 /*
@@ -617,42 +397,4 @@ prog_find(const char *prog, char *out, size_t n)
 	}
 	errno = denied ? EACCES : ENOENT;
 	return -1;
-}
-
-/* -n: what in the environment applies to every client alike, which a
- * run's check reports: a trusted or marked chain. */
-void
-check_env(void)
-{
-	const char *marked = getenv("EARLYTALKER");
-
-	if (getenv("RELAYCLIENT") != NULL)
-		log_line("warning: RELAYCLIENT is set: every client is "
-		    "trusted, none is checked");
-	if (marked != NULL)
-		log_line("warning: EARLYTALKER is set: every client is %s",
-		    *marked == '\0' ? "exempt, none is checked" : "marked");
-}
-
-/* -n: one setting, "name value", on fd 1. */
-void
-setting(const char *name, const char *fmt, ...)
-{
-	char buf[LOGMAX];
-	va_list ap;
-	size_t n;
-	int k;
-
-	k = snprintf(buf, sizeof buf - 1, "%s ", name);
-	n = k < 0 ? 0 : (size_t)k;
-	if (n >= sizeof buf - 1)
-		n = sizeof buf - 2;
-	va_start(ap, fmt);
-	k = vsnprintf(buf + n, sizeof buf - 1 - n, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
-	va_end(ap);
-	n += k < 0 ? 0 : (size_t)k;
-	if (n >= sizeof buf - 1)
-		n = sizeof buf - 2;
-	buf[n++] = '\n';
-	(void)write_all(1, buf, n);
 }

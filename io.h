@@ -1,26 +1,19 @@
-/* io.h: the I/O both programs share: clock, whole writes, log lines,
- * the peer's address, bounded line reads and a clean close. */
+/* io.h: the I/O both programs share: clock, whole writes, the client's
+ * address, bounded line reads and a clean close.  It brings log.h: who
+ * does I/O logs. */
 #ifndef IO_H
 #define IO_H
 
 #include <stddef.h>
 
+#include "log.h"
 #include "smtp.h"
 
-#ifdef __GNUC__
-#define PRINTFLIKE(f, a) __attribute__((format(printf, f, a)))
-#define NORETURN __attribute__((noreturn))
-#else
-#define PRINTFLIKE(f, a)
-#define NORETURN
-#endif
-
-#define LOGMAX 1000		/* a log line, newline included, is shorter */
 #define PEER_IP 300		/* a client's address, as text */
+#define IP_TEXT 46		/* an IP address as text: INET6_ADDRSTRLEN */
 #define DRAIN_MS 1000		/* input drained after the last reply, at most */
 #define DRAIN_QUIET_MS 150	/* the drain ends after this much silence */
 #define RTT_MAX_MS 1000		/* silence_ms() counts a round trip up to */
-#define SYSLOG_TAG "earlytalker"	/* syslog's tag, for both programs */
 
 /* The reply of a system failure: the client is to come back later. */
 #define REPLY_TEMP "421 4.3.0 Service temporarily unavailable"
@@ -38,21 +31,17 @@ struct input {
 long long now_ms(void);
 int write_all(int, const char *, size_t);
 int reply(const char *);
-void log_init(const char *, const char *);
-void log_line(const char *, ...) PRINTFLIKE(1, 2);
-void log_fatal(const char *, ...) PRINTFLIKE(1, 2);
-void log_pass_on(void);
-void die_usage(const char *, const char *, int, const char *, const char *)
-    NORETURN;
-int addr_text(const void *, char *, size_t, unsigned int *);
+int addr_text(int, const void *, char *, size_t);
+int sock_ip(int, char *, size_t, unsigned int *);
 void peer_ip(char *, size_t);
+int tcp_setenv(int, const char *, unsigned int, const char *,
+    unsigned int);
+int tcp_environ(void);
 int next_line(struct input *, struct smtp_line *, long long);
 void close_clean(void);
 char *elapsed(char *, size_t, long long);
 long long silence_ms(long long);
 void local_host(char *, size_t);
-void check_env(void);
 int prog_find(const char *, char *, size_t);
-void setting(const char *, const char *, ...) PRINTFLIKE(2, 3);
 
 #endif

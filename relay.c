@@ -1,12 +1,12 @@
 /* relay.c: the state machine of earlytalker-wrap's relay (-D, -S).
  * Pure: no I/O, no globals, no allocation; the time comes in as an
- * argument.  wrap.c reads and writes, and calls these after each read
+ * argument.  drive.c reads and writes, and calls these after each read
  * and each wakeup; the relay fuzzer calls the same functions.
  *
  * A closed world: a client byte goes on at once only where every server
  * reads it the same way, and prog's replies are the truth:
  *   - a command line goes on when it has ended and is in its plain form
- *     (smtp.c: a known verb, printable, CR LF, short); any other line,
+ *     (scan.c: a known verb, printable, CR LF, short); any other line,
  *     DATA among them, may be DATA to some server: it is held, -D
  *     seconds, and the client must then wait for its reply;
  *   - any 354 starts a body, and a client byte read before the 354 is let
@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "relay.h"
+#include "scan.h"
 #include "smtp.h"
 
 static void
@@ -127,6 +128,56 @@ watch(struct relay *r, long long now, int verb, int hold)
 }
 
 /*
+ * Must the client wait for the reply to this command before it sends
+ * more (-S)?  RFC 2920: without PIPELINING, every command synchronises;
+ * the end of a message never does, as BDAT never does.
+ */
+static int
+syncs(const struct relay *r, int verb)
+{
+	if (r->pipelining)
+		return smtp_syncs(verb);
+	return verb != V_BDAT && verb != V_AUTH && verb != V_QUIT &&
+	    verb != V_DOT;
+}
+
+/* A line of the client's ended, with verb: hold it, watch it, or let it
+ * go on.  Returns 1 at a verdict. */
+static int
+ended(struct relay *r, long long now, int verb)
+{
+	struct rbuf *c = &r->c;
+
+	if (verb == V_LDOT) {
+		/* prog may end the body here: what follows waits */
+		c->ok = c->scanned;
+		r->lenient = 1;
+		r->lenient_end = now + RELAY_LENIENT_MS;
+		return 0;
+	}
+	if (verb == V_LONG)	/* two commands to some server */
+		return verdict(r, now, r->cs.lastverb,
+		    c->scanned - r->cs.lastlen, r->qlen);
+	r->cmdend = r->cbase + c->scanned;
+	if (verb != V_DOT && !r->cs.lastplain) {
+		/* some server may read it otherwise: as DATA */
+		watch(r, now, verb, r->datacheck);
+		return 0;
+	}
+	if (verb != V_DOT)
+		sequence(r, verb);
+	if (r->synccheck && syncs(r, verb)) {
+		watch(r, now, verb, 0);
+		return 0;
+	}
+	c->ok = c->scanned;
+	enqueue(r, verb);
+	if (verb == V_STARTTLS)
+		r->starttls = 1;
+	return 0;
+}
+
+/*
  * Scan the client's new bytes.  Returns 1 if the client talked early:
  * bytes came after a command whose reply it must wait for, or a command
  * line too long for every server to read as one.
@@ -159,36 +210,8 @@ relay_client(struct relay *r, long long now)
 		c->scanned += k;
 		if (verb == -1)
 			break;
-		if (verb == V_LDOT) {
-			/* prog may end the body here: what follows waits */
-			c->ok = c->scanned;
-			r->lenient = 1;
-			r->lenient_end = now + RELAY_LENIENT_MS;
-			continue;
-		}
-		if (verb == V_LONG)	/* two commands to some server */
-			return verdict(r, now, r->cs.lastverb,
-			    c->scanned - r->cs.lastlen, r->qlen);
-		r->cmdend = r->cbase + c->scanned;
-		if (verb != V_DOT && !r->cs.lastplain) {
-			/* some server may read it otherwise: as DATA */
-			watch(r, now, verb, r->datacheck);
-			continue;
-		}
-		if (verb != V_DOT)
-			sequence(r, verb);
-		/* RFC 2920: without PIPELINING, every command synchronises;
-		 * the end of a message never does, as BDAT never does */
-		if (r->synccheck && (r->pipelining ? smtp_syncs(verb) :
-		    verb != V_BDAT && verb != V_AUTH && verb != V_QUIT &&
-		    verb != V_DOT)) {
-			watch(r, now, verb, 0);
-			continue;
-		}
-		c->ok = c->scanned;
-		enqueue(r, verb);
-		if (verb == V_STARTTLS)
-			r->starttls = 1;
+		if (ended(r, now, verb))
+			return 1;
 	}
 	/* a command line goes on once it has ended, unless the client has
 	 * said all it will */
@@ -253,6 +276,51 @@ misplaced(const struct relay *r, int code)
 	return NULL;
 }
 
+/* prog said 421 or 221: it ends the session, whatever it answers. */
+static void
+closing(struct relay *r, int code)
+{
+	r->p.ok = r->p.scanned;
+	r->lastcode = code;
+	r->closing = 1;
+	r->c.ok = r->c.sent;
+	r->holding = r->lenient = 0;
+	r->watching = -1;
+}
+
+/* A final reply to the command at the queue's head, with what it tells:
+ * the extensions, a SASL challenge, TLS.  Returns 1 if the relay is
+ * blind from here on. */
+static int
+answered(struct relay *r, const struct smtp_rline *rl)
+{
+	int verb = dequeue(r);
+
+	if ((verb == V_EHLO || verb == V_HELO) && rl->code == 250) {
+		/* the extensions of this EHLO, none after HELO */
+		r->chunking = verb == V_EHLO && (rl->ext & EXT_CHUNKING) != 0;
+		r->pipelining = verb == V_EHLO &&
+		    (rl->ext & EXT_PIPELINING) != 0;
+		r->bdatopen = r->bdatbroken = 0;
+	}
+	if (verb == V_RSET && rl->code == 250)
+		r->bdatopen = r->bdatbroken = 0;
+	if (rl->code == 334)
+		smtp_csasl(&r->cs);
+	if (verb == V_STARTTLS) {
+		r->starttls = 0;
+		if (rl->code == 220) {
+			r->blind = 1;
+			r->cs.mode = CS_BLIND;
+			r->p.ok = r->p.scanned = r->p.len;
+			return 1;
+		}
+	}
+	if (r->qlen == 0 && !r->holding)
+		r->watching = -1;
+	return 0;
+}
+
 /*
  * Scan prog's new bytes and act on each reply as its last line comes.
  * Only whole replies are cleared to go to the client, so that a refusal
@@ -267,7 +335,6 @@ relay_prog(struct relay *r, long long now)
 	struct rbuf *p = &r->p;
 	struct smtp_rline rl;
 	const char *why;
-	int verb;
 
 	if (r->early || r->lost)
 		return;
@@ -290,13 +357,7 @@ relay_prog(struct relay *r, long long now)
 			continue;
 		}
 		if (rl.code == 421 || rl.code == 221) {
-			/* prog ends the session, whatever it answers */
-			p->ok = p->scanned;
-			r->lastcode = rl.code;
-			r->closing = 1;
-			r->c.ok = r->c.sent;
-			r->holding = r->lenient = 0;
-			r->watching = -1;
+			closing(r, rl.code);
 			continue;
 		}
 		why = misplaced(r, rl.code);
@@ -311,34 +372,10 @@ relay_prog(struct relay *r, long long now)
 		}
 		p->ok = p->scanned;
 		r->lastcode = rl.code;
-		if (r->cs.mode == CS_BODY) {
+		if (r->cs.mode == CS_BODY)
 			resync(r);
-			continue;
-		}
-		verb = dequeue(r);
-		if ((verb == V_EHLO || verb == V_HELO) && rl.code == 250) {
-			/* the extensions of this EHLO, none after HELO */
-			r->chunking = verb == V_EHLO &&
-			    (rl.ext & EXT_CHUNKING) != 0;
-			r->pipelining = verb == V_EHLO &&
-			    (rl.ext & EXT_PIPELINING) != 0;
-			r->bdatopen = r->bdatbroken = 0;
-		}
-		if (verb == V_RSET && rl.code == 250)
-			r->bdatopen = r->bdatbroken = 0;
-		if (rl.code == 334)
-			smtp_csasl(&r->cs);
-		if (verb == V_STARTTLS) {
-			r->starttls = 0;
-			if (rl.code == 220) {
-				r->blind = 1;
-				r->cs.mode = CS_BLIND;
-				p->ok = p->scanned = p->len;
-				break;
-			}
-		}
-		if (r->qlen == 0 && !r->holding)
-			r->watching = -1;
+		else if (answered(r, &rl))
+			break;
 	}
 	if (p->len == p->size && p->ok == p->sent)
 		p->ok = p->scanned = p->len;

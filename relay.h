@@ -1,5 +1,5 @@
 /* relay.h: the state of earlytalker-wrap's relay (-D, -S), in one place,
- * and the pure functions that move it on: only they do.  wrap.c does the
+ * and the pure functions that move it on: only they do.  drive.c does the
  * I/O; the relay fuzzer (fuzz/fuzz_relay.c) drives the same functions
  * against models of SMTP servers. */
 #ifndef RELAY_H
@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "scan.h"
 #include "smtp.h"
 
 #define RELAY_QUEUE 128		/* commands awaiting a reply */

@@ -6,11 +6,11 @@
  * and fd 1 of prog are the socketpair, fd 0 and fd 1 of copy are the
  * client.  Copies bytes both ways, unchanged and unlooked at: poll(), then
  * read() and write() on non-blocking fds, through buffers of the sizes of
- * wrap.c's relay.  The client's end of file goes on to prog once its bytes
- * are written; once prog's output has ended and is written, its end goes
- * on to the client, whose end is awaited for at most DRAIN_MS.  Then prog
- * is reaped, and its exit status is copy's.  No parsing, no log, no check:
- * what any relay costs by its copies alone.
+ * the relay's (drive.c).  The client's end of file goes on to prog once
+ * its bytes are written; once prog's output has ended and is written, its
+ * end goes on to the client, whose end is awaited for at most DRAIN_MS.
+ * Then prog is reaped, and its exit status is copy's.  No parsing, no
+ * log, no check: what any relay costs by its copies alone.
  */
 
 #include <sys/types.h>
@@ -25,9 +25,9 @@
 #include <unistd.h>
 
 #define USAGE "usage: copy prog [ arg ... ]\n"
-#define CBUF 262144		/* bytes buffered from the client, as wrap.c */
-#define PBUF 65536		/* bytes buffered from prog, as wrap.c */
-#define IDLE_MS 1200000		/* silence both ways, then end, as wrap.c */
+#define CBUF 262144		/* bytes buffered from the client, as drive.c */
+#define PBUF 65536		/* bytes buffered from prog, as drive.c */
+#define IDLE_MS 1200000		/* silence both ways, then end, as drive.c */
 #define DRAIN_MS 2000		/* the client's end awaited, as io.h */
 #define REAP_MS 10000		/* prog's time to exit, then KILL */
 

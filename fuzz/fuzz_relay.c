@@ -1,6 +1,6 @@
 /* fuzz_relay.c: a model-based libFuzzer harness for relay.c, the state
- * machine of earlytalker-wrap's DATA check.  Build and run with "make
- * fuzz" (clang).
+ * machine of earlytalker-wrap's relay (-D, -S), with the stream
+ * scanners of scan.c.  Build and run with "make fuzz" (clang).
  *
  * The input chooses a client (polite: waits for every reply; pipelining
  * as RFC 2920 allows; or a bot that never waits), the session it sends
@@ -9,7 +9,7 @@
  * QUIT), a server model (strict RFC 5321, qmail-smtpd-like, mailfront-
  * like, Postfix-like), the relay's settings, and the schedule: which
  * side moves next and when time passes.  The relay runs between them with
- * small buffers, as wrap.c runs it.  Checked:
+ * small buffers, as drive.c runs it.  Checked:
  *   - a message whose body the client sent before it had the 354 is never
  *     delivered;
  *   - a client that waits for every reply the server gives (and whose
@@ -31,6 +31,7 @@
 
 #include "client.h"
 #include "relay.h"
+#include "scan.h"
 #include "smtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -52,7 +53,7 @@ check(int ok, const char *what)
 /* --- the server models ---
  *
  * Each reads the client as the notes on eight real servers say it does
- * (their sources and the wire), not as smtp.c does: how a command line
+ * (their sources and the wire), not as scan.c does: how a command line
  * ends and splits, which bytes come before a verb and end it, which
  * spellings are DATA, which body lines end a message, how a BDAT size is
  * read and when its chunk is.  A body is read a line at a time. */
@@ -655,12 +656,12 @@ to_client(void)
 	R.p.sent = R.p.ok;
 }
 
-/* The relay's own last words to the client, as wrap.c writes them. */
+/* The relay's own last words to the client, as drive.c writes them. */
 static const char REFUSAL[] = "554 5.5.1 refused\r\n";
 static const char LOSTREPLY[] = "421 4.5.0 lost\r\n";
 static const char *extra = "";	/* what the relay added at the end */
 
-/* As wrap.c's early(): the commands before go on, then the replies owed,
+/* As drive.c's early(): the commands before go on, then the replies owed,
  * then the refusal, unless prog ended the session with 421 or 221. */
 static void
 refuse(void)
@@ -681,7 +682,7 @@ refuse(void)
 	}
 }
 
-/* As wrap.c's lost(): nothing more goes on; if prog ends the session,
+/* As drive.c's lost(): nothing more goes on; if prog ends the session,
  * its last words go to the client, else the relay's 421. */
 static void
 lose(void)
@@ -797,7 +798,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (steps = 0; steps < 200000; steps++) {
 		step++;
-		/* as wrap.c: the deadlines once all that is readable is read */
+		/* as drive.c: the deadlines once all that is readable is read */
 		if ((S.outlen == sread || R.p.len - R.p.sent == R.p.size) &&
 		    (C.sent == cfly || R.c.len - R.c.sent == R.c.size)) {
 			next = relay_tick(&R, now);
@@ -805,7 +806,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else
 			next = -1;
 		if (observe && (R.early || R.lost))
-			relay_blind(&R);	/* as wrap.c's decide() */
+			relay_blind(&R);	/* as drive.c's decide() */
 		if (R.early) {
 			refuse();
 			break;

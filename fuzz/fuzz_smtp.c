@@ -1,14 +1,18 @@
-/* fuzz_smtp.c: libFuzzer harness for smtp.c, the parsers of client and
- * server input.  Build and run with "make fuzz" (clang).  The input is
- * fed in pieces whose sizes come from its first byte, so that lines,
- * replies and bodies split at every place, and each result is checked
- * against what the functions promise. */
+/* fuzz_smtp.c: libFuzzer harness for the parsers of client and server
+ * input: smtp.c, scan.c, proxy.c's parser of the PROXY header and
+ * log.c's opt_seconds().  Build and run with "make fuzz" (clang).  The
+ * input is fed in pieces whose sizes come from its first byte, so that
+ * lines, replies and bodies split at every place, and each result is
+ * checked against what the functions promise. */
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+#include "proxy.h"
+#include "scan.h"
 #include "smtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -88,7 +92,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char esc[4 * SMTP_SAMPLE + 1], text[SMTP_TEXTMAX + 1], *z;
 	const char *in, *arg, *a;
 	struct smtp_rline rl;
-	struct smtp_proxy px;
+	struct proxy_header px;
 	size_t n, step, pos, k, total, len, j;
 	unsigned long ms;
 	int st, verb;
@@ -213,7 +217,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* a PROXY header, fed as proxy_read() feeds it: *need at a time */
 	for (pos = 0; pos <= n; pos += len) {
-		st = smtp_proxy((const unsigned char *)in, pos, &len, &px);
+		st = proxy_parse((const unsigned char *)in, pos, &len, &px);
 		if (st != 0) {
 			check(st == -1 || (size_t)st == pos);
 			if (st > 0)
@@ -245,7 +249,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		printable(text);
 		check(text[0] != '\0');
 	}
-	if (smtp_seconds(z, 300000, &ms) == 0)
+	if (opt_seconds(z, 300000, &ms) == 0)
 		check(ms <= 300000);
 	free(z);
 	return 0;

@@ -53,6 +53,10 @@ EOF
 		et "-$o" '' true < /dev/null
 		usageIs earlytalker "-$o ''" $? "-$o \"\": empty"
 	done
+	# -w "": nothing read past the end of the value (the next argument
+	# has a dash, which a read past it would take for a range)
+	et -w '' no-such-prog < /dev/null
+	usageIs earlytalker "-w ''" $? '-w "": not seconds from 0 to 300'
 	# a hostile value is escaped and cut in the line
 	et -w "$(printf '1\033[2J%060d' 0)" true < /dev/null
 	usageIs earlytalker "-w ESC..." $? \
