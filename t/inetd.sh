@@ -136,6 +136,13 @@ testDeploySystemdRules() {
 
 # --- the tcpsvds: ipsvd's and busybox's ---
 
+# svd_listening: 0 once the tcpsvd says it listens on $port, else 1
+svd_listening() {
+	cat "$T/svd.out" "$T/log" |
+	    grep -q "listening on 127\.0\.0\.1:$port" && return 0
+	return 1
+}
+
 # svd_up CMD ...: a tcpsvd (ipsvd's or busybox's) on a free port of
 # 127.0.0.1, CMD with PORT in place of the port; its stdout in
 # $T/svd.out, its stderr (and the chain's log) in $T/log; sets $svdpid,
@@ -155,18 +162,7 @@ svd_up() {
 		done
 		eval "timeout 120 $a" > "$T/svd.out" 2> "$T/log" &
 		svdpid=$!
-		i=0
-		while [ "$i" -lt 100 ]; do
-			cat "$T/svd.out" "$T/log" |
-			    grep -q "listening on 127\.0\.0\.1:$port" && up=1 && break
-			kill -0 "$svdpid" 2> /dev/null || break
-			sleep 0.05
-			i=$((i + 1))
-		done
-		if [ -z "$up" ]; then
-			kill "$svdpid" 2> /dev/null
-			wait "$svdpid" 2> /dev/null
-		fi
+		await_up "$svdpid" svd_listening
 	done
 	[ -n "$up" ] ||
 	    fail "tcpsvd did not start: $(cat "$T/svd.out" "$T/log")"

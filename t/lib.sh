@@ -366,6 +366,37 @@ wrapper_copy() {
 	    "grep -q '^BIN=$EBIN ' '$pub/sbin/earlytalker-smtpd'"
 }
 
+# await_up PID CMD [ARG ...]: wait (bounded: 5 s) until CMD says the
+# server PID, just started, is up (exit 0: sets $up), or that it never
+# will be (exit 2 or more), or PID ends; a PID that is not up is stopped
+await_up() {
+	aw_pid=$1
+	shift
+	i=0
+	while [ "$i" -lt 100 ]; do
+		"$@"
+		aw_st=$?
+		[ "$aw_st" -eq 0 ] && up=1 && break
+		[ "$aw_st" -eq 1 ] || break
+		kill -0 "$aw_pid" 2> /dev/null || break
+		sleep 0.05
+		i=$((i + 1))
+	done
+	if [ -z "$up" ]; then
+		kill "$aw_pid" 2> /dev/null
+		wait "$aw_pid" 2> /dev/null
+	fi
+}
+
+# xinetd_started: 0 once xinetd serves (its log, $T/xinetd.log, says
+# so), 2 when it started with no service, 1 before it says either
+xinetd_started() {
+	grep -q 'Started working: 1 available service' "$T/xinetd.log" &&
+	    return 0
+	grep -q 'Started working: 0 available' "$T/xinetd.log" && return 2
+	return 1
+}
+
 # xinetd_setup NAME: what a test of the xinetd example starts from:
 # $pub (deploy_setup), the installed examples, the rules, the stand-in
 # syslogd, and the xinetd script copied with $pub/NAME as its SMTPD
@@ -411,20 +442,7 @@ xinetd_up() {
 		    -filelog "$T/xinetd.log" -pidfile "$T/xinetd.pid" \
 		    > "$T/xinetd.out" 2>&1 &
 		xipid=$!
-		i=0
-		while [ "$i" -lt 100 ]; do
-			grep -q 'Started working: 1 available service' \
-			    "$T/xinetd.log" && up=1 && break
-			grep -q 'Started working: 0 available' "$T/xinetd.log" &&
-			    break
-			kill -0 "$xipid" 2> /dev/null || break
-			sleep 0.05
-			i=$((i + 1))
-		done
-		if [ -z "$up" ]; then
-			kill "$xipid" 2> /dev/null
-			wait "$xipid" 2> /dev/null
-		fi
+		await_up "$xipid" xinetd_started
 	done
 	[ -n "$up" ] ||
 	    fail "xinetd did not start: $(cat "$T/xinetd.log" "$T/xinetd.out")"
@@ -493,17 +511,7 @@ socket_activate() {
 		timeout 120 systemd-socket-activate --inetd -a \
 		    -l "$sa_listen" "$@" 2> "$T/log" &
 		sapid=$!
-		i=0
-		while [ "$i" -lt 100 ]; do
-			grep -q '^Listening on' "$T/log" && up=1 && break
-			kill -0 "$sapid" 2> /dev/null || break
-			sleep 0.05
-			i=$((i + 1))
-		done
-		if [ -z "$up" ]; then
-			kill "$sapid" 2> /dev/null
-			wait "$sapid" 2> /dev/null
-		fi
+		await_up "$sapid" grep -q '^Listening on' "$T/log"
 	done
 	[ -n "$up" ] && return 0
 	fail "$sa_addr: systemd-socket-activate did not start: $(cat "$T/log")"
