@@ -295,7 +295,7 @@ fuzz-servers: it fuzz/streams
 
 lint:
 	mandoc -Tlint -Wwarning earlytalker.1 earlytalker-stats.1
-	shellcheck -s sh -x test bench/run earlytalker-stats t/servers.sh \
+	shellcheck -s sh -x test t/*.sh bench/run earlytalker-stats \
 	    etc/daemontools/run etc/daemontools/log/run \
 	    etc/xinetd/earlytalker-smtpd
 	pyflakes3 t/*.py

@@ -1,12 +1,13 @@
 # shellcheck shell=sh
-# t/servers.sh: real SMTP servers as next programs, for ./test and for
-# the servers' harness (t/fuzz_servers.py).  Sourced, not run.
+# t/servers.sh: real SMTP servers as next programs, for the suites
+# (t/lib.sh sources it) and for the servers' harness (t/fuzz_servers.py).
+# Sourced, not run.
 #
 # The caller sets T (a temp directory of its own), and may set top (the
 # repository; by default the parent of this file's directory, as $top of
-# ./test), PY (the Python that runs t/mailq.py; by default python3) and
+# t/lib.sh), PY (the Python that runs t/mailq.py; by default python3) and
 # EXIM (Exim's program; by default the one that sh deps exim unpacks).
-# It may define fail and skip_for (./test's); when it does not, a failure
+# It may define fail and skip_for (t/lib.sh's); when it does not, a failure
 # is said on fd 2 and the function returns 1.
 #
 # Each server is a "rig": a directory that holds its configuration, the
@@ -32,7 +33,7 @@
 # queue/maildir plugin).  None of them starts a daemon: each session is
 # one process of the server and what it runs, ended with the session.
 #
-# The older interface of ./test, kept for its tests: qmail_build,
+# The older interface, kept for t/relay-servers.sh: qmail_build,
 # qqreset, delivered, qmessage, unstuff, tap_setup (see each).
 
 : "${top:=$(cd "$(dirname "${0:-.}")" && pwd)}"

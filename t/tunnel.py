@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # t/tunnel.py: two TUN devices joined with a delay, for the tests of
-# earlytalker with a far client (./test, the tests named testFar*).
+# earlytalker with a far client (testFar* in t/refusal.sh).
 #
 #   tunnel.py DELAY_MS LIFE_S NAME_A NAME_B
 #
