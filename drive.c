@@ -134,40 +134,6 @@ drain(int fd, struct rbuf *b, long long deadline)
 }
 
 /*
- * Wait for prog to end, bounded: REAP_MS, then SIGTERM, then SIGKILL.
- * Its input is shut by now, so it is usually gone within a millisecond;
- * the naps between looks grow, so a slow prog costs few wakeups.
- * Returns the exit status to pass on.
- */
-static int
-reap(pid_t pid)
-{
-	long long deadline = now_ms() + REAP_MS;
-	int status, sig = SIGTERM, nap = 1;
-	pid_t r;
-
-	for (;;) {
-		r = waitpid(pid, &status, WNOHANG);
-		if (r == pid)
-			break;
-		if (r == -1 && errno != EINTR)
-			return 111;
-		if (now_ms() >= deadline) {
-			(void)kill(pid, sig);
-			sig = SIGKILL;
-			deadline = now_ms() + 2000;
-		}
-		(void)poll(NULL, 0, nap);	/* 1, 2, 4 .. 128 ms */
-		if (nap < 128)
-			nap *= 2;
-	}
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	log_line("warning: prog killed by signal %d", WTERMSIG(status));
-	return 111;
-}
-
-/*
  * The end of a relayed session: what is cleared goes to the client, then
  * line if there is one (the relay's own last reply, after prog's whole
  * replies, if the client took those: bounded, so that a client that reads
@@ -188,7 +154,7 @@ finish(int s, pid_t pid, const char *line, int code, long long deadline)
 	blocking(1);
 	close_clean();
 	(void)shutdown(s, SHUT_RDWR);
-	status = reap(pid);
+	status = reap(pid, REAP_MS);
 	if (code == -1 && cf->verbosity > 1)
 		log_line("done: status %d", status);
 	exit(code == -1 ? status : code);

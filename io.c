@@ -6,12 +6,14 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +86,39 @@ write_some(int fd, const char *d, size_t end, size_t *sent)
 	if (w == -1 && errno != EINTR && errno != EAGAIN)
 		return -1;
 	return 0;
+}
+
+/*
+ * Wait for the child pid to end, bounded: ms, then SIGTERM, then 2 s,
+ * then SIGKILL.  Its exit status; 111 when it was killed by a signal
+ * (logged) or cannot be waited for.
+ */
+int
+reap(pid_t pid, long long ms)
+{
+	long long deadline = now_ms() + ms;
+	int status, sig = SIGTERM, nap = 1;
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			break;
+		if (r == -1 && errno != EINTR)
+			return 111;
+		if (now_ms() >= deadline) {
+			(void)kill(pid, sig);
+			sig = SIGKILL;
+			deadline = now_ms() + 2000;
+		}
+		(void)poll(NULL, 0, nap);	/* 1, 2, 4 .. 128 ms */
+		if (nap < 128)
+			nap *= 2;
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	log_line("warning: prog killed by signal %d", WTERMSIG(status));
+	return 111;
 }
 
 /* One whole reply, CR LF added, in one write to the client on fd 1. */

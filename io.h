@@ -34,6 +34,7 @@ long long now_ms(void);
 int write_all(int, const char *, size_t);
 ssize_t read_some(int, char *, size_t, size_t *);
 int write_some(int, const char *, size_t, size_t *);
+int reap(pid_t, long long);
 int reply(const char *);
 int addr_text(int, const void *, char *, size_t);
 int sock_ip(int, char *, size_t, unsigned int *);

@@ -30,8 +30,7 @@
 #define CBUF 262144		/* bytes buffered from the client, as drive.c */
 #define PBUF 65536		/* bytes buffered from prog, as drive.c */
 #define IDLE_MS 1200000		/* silence both ways, then end, as drive.c */
-#define DRAIN_MS 2000		/* the client's end awaited, as io.h */
-#define REAP_MS 10000		/* prog's time to exit, then KILL */
+#define REAP_MS 10000		/* prog's time to exit, then TERM */
 
 struct buf {
 	char *d;
@@ -104,32 +103,6 @@ drain(void)
 			return;
 		cb.len = cb.sent = 0;	/* thrown away */
 	}
-}
-
-/* Wait for prog to exit, at most REAP_MS: its exit status, or 111. */
-static int
-reap(pid_t pid)
-{
-	int status, nap = 1, waited = 0;
-	pid_t r;
-
-	for (;;) {
-		r = waitpid(pid, &status, WNOHANG);
-		if (r == pid)
-			break;
-		if (r == -1 && errno != EINTR)
-			return 111;
-		if (waited >= REAP_MS) {
-			(void)kill(pid, SIGKILL);
-			(void)waitpid(pid, &status, 0);
-			return 111;
-		}
-		(void)poll(NULL, 0, nap);	/* 1, 2, 4 .. 128 ms */
-		waited += nap;
-		if (nap < 128)
-			nap *= 2;
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 111;
 }
 
 int
@@ -210,5 +183,5 @@ main(int argc, char **argv)
 		(void)close(1);
 	(void)shutdown(sv[0], SHUT_RDWR);
 	drain();
-	return reap(pid);
+	return reap(pid, REAP_MS);
 }
