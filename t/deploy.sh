@@ -29,19 +29,7 @@ testDeployTcprules() {
 	# shellcheck disable=SC2086
 	serve -x "$pub/tcp.smtp.cdb" $RUNNER "$ET" -v -w 2 "$pub/envfake"
 	# one client per control, all at once: the slow range takes 5 s
-	tclient 127.0.1.7 trusted send:'EHLO x\r\n' until:'220 ' shut read &
-	p1=$!
-	tclient 127.0.0.25 exempt send:'EHLO x\r\n' until:'220 ' shut read &
-	p2=$!
-	tclient 127.0.2.9 slow until:'220 ' shut read &
-	p3=$!
-	tclient 127.0.0.9 marked until:'\n' send:'QUIT\r\n' read &
-	p4=$!
-	tclient 127.0.0.8 early send:'EHLO x\r\n' shut read &
-	p5=$!
-	tclient 127.0.0.10 quiet until:'220 ' shut read &
-	p6=$!
-	wait "$p1" "$p2" "$p3" "$p4" "$p5" "$p6"
+	rules_clients direct
 	settle
 
 	expect '220 fake ESMTP\r\n'
@@ -149,10 +137,7 @@ testDeployDaemontools() {
 		p1=$!
 		bot tclient 127.0.0.11 bot &
 		p2=$!
-		tclient 127.0.0.9 marked until:'220 ' send:'HELO marked.example\r\n' \
-		    until:'250 ' send:'MAIL FROM:<m@client.example>\r\n' \
-		    until:' 2.1.0 ' send:'RCPT TO:<daemontools@example.org>\r\n' \
-		    until:' 5.7.1 ' send:'QUIT\r\n' read &
+		marked_host marked.example daemontools@example.org &
 		p3=$!
 		wait "$p1" "$p2" "$p3"
 		# README's test line, from an address that the rules do not
@@ -184,8 +169,7 @@ testDeployDaemontools() {
 	    daemontools
 	assertEquals "the server ran once, as nobody (-u, -g)" \
 	    "65534:65534 127.0.0.8" "$(cat "$pub"/ran/*)"
-	grep -q '^550 5\.7\.1 Connecting host started transmitting before SMTP greeting' \
-	    "$T/bot.out" || fail "the bot's RCPT: $(cat "$T/bot.out")"
+	assertRefused550 "the bot's RCPT" "$T/bot.out"
 	grep -q '^550 5\.7\.1 Go away' "$T/marked.out" ||
 	    fail "the marked host's RCPT: $(cat "$T/marked.out")"
 	expect '%s\r\n' '220 mail.example.org ESMTP' '250-mail.example.org' \
@@ -238,26 +222,30 @@ testDeployXinetd() {
 		wait "$p1"
 		sleep 0.3
 	fi
-	kill "$xipid" "$slpid" 2> /dev/null
-	wait "$xipid" "$slpid" 2> /dev/null
+	xinetd_down
 	[ -n "$up" ] || return
 
-	grep -q '^550 5\.7\.1 Connecting host started transmitting before SMTP greeting' \
-	    "$T/bot.out" || fail "the early talker: $(cat "$T/bot.out")"
+	assertRefused550 "the early talker" "$T/bot.out"
 	assertQueued "the polite client's message" xinetd@example.org xinetd
 	assertFalse "no log line reached a client" \
 	    "grep -Eq 'earlytalker|mailfront\\[' '$T/bot.out' '$T/polite.out'"
 	assertEquals "the server ran once, as nobody, with \$TCPREMOTEIP" \
 	    "65534:65534 127.0.0.8" "$(cat "$pub"/ran/*)"
 	# xinetd sets no TCPREMOTEIP: earlytalker takes it from getpeername()
-	for re in 'earlytalker: 127\.0\.0\.11 pid [0-9]+: early: 116 bytes after 0\.[0-9]{3} s: ".*" smtp: mark' \
-	    'earlytalker-wrap: 127\.0\.0\.11 pid [0-9]+: reject: helo=<bot\.example> from=<bot@spam\.example> to=<victim@example\.org>: 550 5\.7\.1'; do
+	assertSyslog 'earlytalker: 127\.0\.0\.11 pid [0-9]+: early: 116 bytes after 0\.[0-9]{3} s: ".*" smtp: mark' \
+	    'earlytalker-wrap: 127\.0\.0\.11 pid [0-9]+: reject: helo=<bot\.example> from=<bot@spam\.example> to=<victim@example\.org>: 550 5\.7\.1'
+	assertTrue "xinetd logged the session" \
+	    "grep -q 'START: smtp pid=[0-9]* from=127.0.0.11' '$T/xinetd.log'"
+}
+
+# assertSyslog ERE ...: each ERE matches a whole line of $T/syslog,
+# after its stamp and host ($SYSLOG)
+assertSyslog() {
+	for re; do
 		grep -Eqx "$SYSLOG $re" "$T/syslog" ||
 		    fail "syslog: no line matches $re
 $(cat "$T/syslog")"
 	done
-	assertTrue "xinetd logged the session" \
-	    "grep -q 'START: smtp pid=[0-9]* from=127.0.0.11' '$T/xinetd.log'"
 }
 
 # devlog_ns CMD [ARG ...] &: CMD in a mount namespace of its own, whose
@@ -316,12 +304,10 @@ testDeployXinetdDirect() {
 		wait "$p1" "$p2" "$p3"
 		sleep 0.3
 	fi
-	kill "$xipid" "$slpid" 2> /dev/null
-	wait "$xipid" "$slpid" 2> /dev/null
+	xinetd_down
 	[ -n "$up" ] || return
 
-	grep -q '^550 5\.7\.1 Connecting host started transmitting before SMTP greeting' \
-	    "$T/bot.out" || fail "the early talker: $(cat "$T/bot.out")"
+	assertRefused550 "the early talker" "$T/bot.out"
 	assertEquals "the marked host: the responder's 220, its 221" \
 	    "220 221" "$(cut -c 1-3 "$T/marked.out" | xargs)"
 	assertQueued "the polite client's message" xinetd@example.org xinetd
@@ -329,13 +315,9 @@ testDeployXinetdDirect() {
 	    "grep -Eq 'earlytalker|mailfront\\[|pid [0-9]|early:|reject:|marked:' '$T/bot.out' '$T/polite.out' '$T/marked.out'"
 	# each line reached syslog whole, tagged earlytalker, in the form
 	# the wrapper script gives (fail2ban's logform=syslog)
-	for re in 'earlytalker: 127\.0\.0\.11 pid [0-9]+: early: 116 bytes after 0\.[0-9]{3} s: ".*" smtp: mark' \
+	assertSyslog 'earlytalker: 127\.0\.0\.11 pid [0-9]+: early: 116 bytes after 0\.[0-9]{3} s: ".*" smtp: mark' \
 	    'earlytalker-wrap: 127\.0\.0\.11 pid [0-9]+: reject: helo=<bot\.example> from=<bot@spam\.example> to=<victim@example\.org>: 550 5\.7\.1' \
-	    'earlytalker: 127\.0\.0\.9 pid [0-9]+: marked: mark'; do
-		grep -Eqx "$SYSLOG $re" "$T/syslog" ||
-		    fail "syslog: no line matches $re
-$(cat "$T/syslog")"
-	done
+	    'earlytalker: 127\.0\.0\.9 pid [0-9]+: marked: mark'
 	assertEquals "syslog: our lines, and no other" 3 \
 	    "$(grep -Ec "^$SYSLOG earlytalker(-wrap)?: " "$T/syslog")"
 	# the next program's fd 2 goes to syslog too: mailfront's lines
@@ -409,18 +391,14 @@ EOF
 	sleep 0.2
 	kill "$slpid" 2> /dev/null
 	wait "$slpid" 2> /dev/null
-	for re in 'earlytalker: 127\.0\.0\.1 pid [0-9]+: early: 8 bytes after 0\.[0-9]{3} s: "EHLO x\\r\\n" smtp: reject 554' \
+	assertSyslog 'earlytalker: 127\.0\.0\.1 pid [0-9]+: early: 8 bytes after 0\.[0-9]{3} s: "EHLO x\\r\\n" smtp: reject 554' \
 	    'earlytalker: 127\.0\.0\.1 pid [0-9]+: fatal: unable to run /nonexistent/prog: No such file or directory' \
 	    'earlytalker: usage: -w 301: not seconds from 0 to 300' \
 	    'earlytalker: usage: earlytalker \[ .*' \
 	    'earlytalker-wrap: usage: -X: no such option' \
 	    'earlytalker-wrap: usage: earlytalker-wrap \[ .*' \
 	    'earlytalker-wrap: 127\.0\.0\.1 pid [0-9]+: reject: helo=<> from=<a@b> to=<c@d>: 550 5\.7\.1' \
-	    'noisy: a line on fd 2, exec' 'noisy: a line on fd 2, relay'; do
-		grep -Eqx "$SYSLOG $re" "$T/syslog" ||
-		    fail "syslog: no line matches $re
-$(cat "$T/syslog")"
-	done
+	    'noisy: a line on fd 2, exec' 'noisy: a line on fd 2, relay'
 	# and with fd 2 elsewhere, the log is on fd 2, as ever
 	serve "$ET" -w 1 -l 0 "$T/fake"
 	client send:'EHLO x\r\n' read
@@ -553,12 +531,7 @@ testDeployRealClients() {
 	assertEquals "smtp-source: exit" 0 $?
 	wait "$p1"
 	for p in '' --pipeline; do
-		# shellcheck disable=SC2086
-		timeout 60 swaks $p --server 127.0.0.1 --port "$port" \
-		    --helo swaks.example --from swaks@client.example \
-		    --to "swaks$p@example.org" --header "Subject: swaks$p" \
-		    --body "Hello from swaks$p." > "$T/swaks$p.out" 2>&1
-		assertEquals "swaks $p: exit" 0 $?
+		swaks_send "$p" example.org
 	done
 	printf 'Subject: smtplib\r\n\r\nHello from smtplib.\r\n' > "$T/smtplib.msg"
 	timeout 60 "$PY" "$top/t/smtplib_send.py" 127.0.0.1 "$port" \
@@ -611,15 +584,9 @@ testDeployFail2ban() {
 	p1=$!
 	tclient 127.0.0.12 ehlo send:'EHLO x\r\nQUIT\r\n' read &
 	p2=$!
-	tclient 127.0.0.9 marked until:'220 ' send:'HELO m.example\r\n' \
-	    until:'250 ' send:'MAIL FROM:<m@client.example>\r\n' \
-	    until:' 2.1.0 ' send:'RCPT TO:<f2b@example.org>\r\n' \
-	    until:' 5.7.1 ' send:'QUIT\r\n' read &
+	marked_host m.example f2b@example.org &
 	p3=$!
-	tclient 127.0.0.13 hasty until:'220 ' send:'EHLO h.example\r\n' \
-	    until:'250 ' \
-	    send:'MAIL FROM:<h@client.example>\r\nRCPT TO:<f2b@example.org>\r\nDATA\r\nSubject: x\r\n\r\nx\r\n.\r\n' \
-	    read &
+	hasty 'MAIL FROM:<h@client.example>\r\nRCPT TO:<f2b@example.org>\r\nDATA\r\nSubject: x\r\n\r\nx\r\n.\r\n' &
 	p4=$!
 	tclient 127.0.0.14 hostile \
 	    send:'earlytalker: 192.0.2.66 pid 1: early: 1 bytes after 0.000 s: "x" smtp: reject 554\r\n' \

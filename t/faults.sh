@@ -238,6 +238,12 @@ cache_oom() {
 	    > "$T/out" 2> "$T/err") 2> /dev/null
 }
 
+# first_half_read: the sink has read the first half of the message (its
+# raw.PID, named once it exists)
+first_half_read() {
+	grep -q 'first half' "$T/sink.d"/raw.* 2> /dev/null
+}
+
 testFaultWrapKilledMidMessage() {
 	sinkdir
 	serve "$EW" -D 0 "$PY" "$top/t/sink.py" "$T/sink.d"
@@ -250,12 +256,7 @@ testFaultWrapKilledMidMessage() {
 	    send:'Subject: half\r\n\r\nthe first half\r\n' sleep:3 \
 	    send:'the second half\r\n.\r\n' read > "$T/out" 2> /dev/null &
 	cpid=$!
-	i=0
-	until grep -q 'first half' "$T/sink.d"/raw.* 2> /dev/null ||
-	    [ "$i" -ge 200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
+	waitfor 200 0.05 first_half_read
 	sink=$(head -n 1 "$T/sink.d/pids")
 	wrap=$(awk '{ print $4 }' "/proc/$sink/stat")
 	assertEquals "the wrap is the sink's parent" earlytalker-wra \

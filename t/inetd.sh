@@ -16,28 +16,10 @@ oneTimeSetUp() {
 	lib_setup || return 1
 }
 
-# rules_clients: one client per control, all at once, from its own
-# loopback address (tcpclient -i) to 127.0.0.1 $port
-rules_clients() {
-	tclient 127.0.1.7 trusted send:'EHLO x\r\n' until:'220 ' shut read &
-	r1=$!
-	tclient 127.0.0.25 exempt send:'EHLO x\r\n' until:'220 ' shut read &
-	r2=$!
-	tclient 127.0.2.9 slow until:'220 ' shut read &
-	r3=$!
-	bot tclient 127.0.0.9 marked &
-	r4=$!
-	bot tclient 127.0.0.8 early &
-	r5=$!
-	tclient 127.0.0.10 quiet until:'220 ' shut read &
-	r6=$!
-	wait "$r1" "$r2" "$r3" "$r4" "$r5" "$r6"
-}
-
-# rules_run PID WHERE: rules_clients against the server PID, which is
+# rules_run PID WHERE: rules_clients bot against the server PID, which is
 # then stopped, and rules_check WHERE on its log, $T/log
 rules_run() {
-	rules_clients
+	rules_clients bot
 	sleep 0.3
 	kill "$1"
 	wait "$1" 2> /dev/null
@@ -63,8 +45,7 @@ rules_check() {
 
 	grep -q '^550 5\.7\.1 Go away' "$T/marked.out" ||
 	    fail "$1: marked host: $(cat "$T/marked.out")"
-	grep -q '^550 5\.7\.1 Connecting host started transmitting before SMTP greeting' \
-	    "$T/early.out" || fail "$1: anyone else, early: $(cat "$T/early.out")"
+	assertRefused550 "$1: anyone else, early" "$T/early.out"
 	assertBytes "$1: anyone else, quiet: greeted" "$T/quiet.out"
 	assertWithin "$1: anyone else, quiet: the -w wait" \
 	    "$(ntimeof quiet first)" 2.0 2.6
@@ -106,11 +87,10 @@ testDeployXinetdRules() {
 	# shellcheck disable=SC2119 # the installed entry, as it is
 	xinetd_up
 	if [ -n "$up" ]; then
-		rules_clients
+		rules_clients bot
 		sleep 0.3
 	fi
-	kill "$xipid" "$slpid" 2> /dev/null
-	wait "$xipid" "$slpid" 2> /dev/null
+	xinetd_down
 	[ -n "$up" ] || return
 	rules_check xinetd "$T/syslog"
 }

@@ -138,6 +138,21 @@ ew() {
 	$RUNNER "$EW" "$@" > "$T/out" 2> "$T/err"
 }
 
+# waitfor N STEP CMD [ARG ...]: run CMD until it succeeds, at most N + 1
+# times, STEP seconds apart (a wait bounded at N * STEP seconds); fails
+# when CMD never did.  Its words are expanded once, in the call: a glob
+# that names a file yet to come goes in a function
+waitfor() {
+	wf_n=$1 wf_step=$2
+	shift 2
+	wf_i=0
+	until "$@"; do
+		[ "$wf_i" -ge "$wf_n" ] && return 1
+		sleep "$wf_step"
+		wf_i=$((wf_i + 1))
+	done
+}
+
 # serve [-6] [-a ADDR] [-p HOW] [-s] [-x CDB] CMD [ARG ...]: stop the
 # server that serve started before, if any, then run CMD under tcpserver
 # (-v -1 -HR -l localhost -c $SLOTS, 100 if unset) on a port that it
@@ -181,11 +196,7 @@ serve() {
 		"$PY" -u "$top/t/stamp.py" "$T/log" "$T/tslog" "$T/tsready" \
 		    "$T/tsfifo" &
 		# the stamps are true once the stamper reads: wait, bounded
-		i=0
-		while [ ! -e "$T/tsready" ] && [ "$i" -lt 200 ]; do
-			sleep 0.02
-			i=$((i + 1))
-		done
+		waitfor 200 0.02 test -e "$T/tsready"
 		s_log=$T/tsfifo
 	fi
 	# shellcheck disable=SC2086
@@ -193,11 +204,7 @@ serve() {
 	    -c "${SLOTS:-100}" ${s_cdb:+-x} ${s_cdb:+"$s_cdb"} "$s_addr" 0 "$@" \
 	    > "$T/port" 2> "$s_log" &
 	srvpid=$!
-	i=0
-	while [ ! -s "$T/port" ] && [ "$i" -lt 200 ]; do
-		sleep 0.02
-		i=$((i + 1))
-	done
+	waitfor 200 0.02 test -s "$T/port"
 	port=$(cat "$T/port")
 	[ -n "$port" ] || fail "tcpserver did not start: $(cat "$T/log")"
 }
@@ -278,6 +285,12 @@ assertBytes() {
 		fail "$1: expected $(od -c "$T/expected" | head -n 8)
 got $(od -c "${2:-$T/out}" | head -n 8)"
 	fi
+}
+
+# assertEnv MSG VAR=VALUE: the fake's environment ($T/fake.env) has the
+# variable VAR, once, and its value is VALUE
+assertEnv() {
+	assertEquals "$1" "$2" "$(grep "^${2%%=*}=" "$T/fake.env")"
 }
 
 # logs: our programs' lines from the tcpserver log, pid numbers as x
@@ -595,6 +608,51 @@ ntimeof() {
 	sed -n "s/^$2 //p" "$T/$1.times" | head -n 1
 }
 
+# rules_clients bot|direct: one client per control of the rules (rules),
+# all at once, each from its own loopback address (tcpclient -i) to
+# 127.0.0.1 $port: trusted, exempt, slow, marked, early, quiet.  The
+# marked and the early host are bots (bot), or, direct, the marked one
+# waits for a line and says QUIT and the early one says EHLO at once
+rules_clients() {
+	tclient 127.0.1.7 trusted send:'EHLO x\r\n' until:'220 ' shut read &
+	r1=$!
+	tclient 127.0.0.25 exempt send:'EHLO x\r\n' until:'220 ' shut read &
+	r2=$!
+	tclient 127.0.2.9 slow until:'220 ' shut read &
+	r3=$!
+	if [ "$1" = bot ]; then
+		bot tclient 127.0.0.9 marked &
+		r4=$!
+		bot tclient 127.0.0.8 early &
+		r5=$!
+	else
+		tclient 127.0.0.9 marked until:'\n' send:'QUIT\r\n' read &
+		r4=$!
+		tclient 127.0.0.8 early send:'EHLO x\r\n' shut read &
+		r5=$!
+	fi
+	tclient 127.0.0.10 quiet until:'220 ' shut read &
+	r6=$!
+	wait "$r1" "$r2" "$r3" "$r4" "$r5" "$r6"
+}
+
+# marked_host NAME RCPT: tclient from 127.0.0.9 (named marked): HELO
+# NAME, MAIL FROM:<m@client.example>, RCPT TO:<RCPT> (refused, 5.7.1),
+# QUIT, each once the reply before it has come
+marked_host() {
+	tclient 127.0.0.9 marked until:'220 ' send:"HELO $1\\r\\n" \
+	    until:'250 ' send:'MAIL FROM:<m@client.example>\r\n' \
+	    until:' 2.1.0 ' send:"RCPT TO:<$2>\\r\\n" \
+	    until:' 5.7.1 ' send:'QUIT\r\n' read
+}
+
+# hasty BYTES: tclient from 127.0.0.13 (named hasty), a bot that waits
+# for the greeting and the reply to its EHLO, then sends BYTES at once
+hasty() {
+	tclient 127.0.0.13 hasty until:'220 ' send:'EHLO h.example\r\n' \
+	    until:'250 ' send:"$1" read
+}
+
 # mailer RCPT SUBJECT CMD [ARG ...]: CMD (client, or tclient SRC NAME)
 # with the ops of a polite client, which waits for each reply and sends
 # one message to RCPT
@@ -632,6 +690,25 @@ assertQueued() {
 	fi
 }
 
+# swaks_send OPT DOMAIN: swaks, with its option OPT (none, or
+# --pipeline), sends a message to swaksOPT@DOMAIN through 127.0.0.1
+# $port, its dialogue in $T/swaksOPT.out; it exits 0
+swaks_send() {
+	# shellcheck disable=SC2086
+	timeout 60 swaks $1 --server 127.0.0.1 --port "$port" \
+	    --helo swaks.example --from swaks@client.example \
+	    --to "swaks$1@$2" --header "Subject: swaks$1" \
+	    --body "Hello from swaks$1." > "$T/swaks$1.out" 2>&1
+	assertEquals "swaks $1: exit" 0 $?
+}
+
+# assertRefused550 MSG FILE: a client's dialogue, FILE, has the
+# responder's refusal of an early talker
+assertRefused550() {
+	grep -q '^550 5\.7\.1 Connecting host started transmitting before SMTP greeting' \
+	    "$2" || fail "$1: $(cat "$2")"
+}
+
 # syslog_start: a stand-in for syslogd on $pub/devlog (logger -u), which
 # writes each message to $T/syslog as a syslog daemon writes its files:
 # "Mmm dd hh:mm:ss HOST TAG: TEXT"; sets $slpid
@@ -642,12 +719,15 @@ syslog_start() {
 	timeout 300 "$PY" "$top/t/syslogd.py" "$pub/devlog" "$T/syslog" \
 	    > "$T/syslogd.out" &
 	slpid=$!
-	i=0
-	while [ ! -s "$T/syslogd.out" ] && [ "$i" -lt 600 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	[ -s "$T/syslogd.out" ] || fail "the stand-in syslogd did not start"
+	waitfor 600 0.05 test -s "$T/syslogd.out" ||
+	    fail "the stand-in syslogd did not start"
+}
+
+# xinetd_down: stop xinetd and the stand-in syslogd (xinetd_up,
+# syslog_start)
+xinetd_down() {
+	kill "$xipid" "$slpid" 2> /dev/null
+	wait "$xipid" "$slpid" 2> /dev/null
 }
 
 # fail2ban_logs: $T/all.log in multilog's form, in $T/ml/current, and in

@@ -162,10 +162,7 @@ testObserveChain() {
 	tclient 127.0.0.22 hangup shut read &
 	p4=$!
 	# a bot that waits for the greeting and EHLO, not for the 354
-	tclient 127.0.0.13 hasty until:'220 ' send:'EHLO h.example\r\n' \
-	    until:'250 ' \
-	    send:'MAIL FROM:<h@client.example>\r\nRCPT TO:<hasty@example.org>\r\nDATA\r\nSubject: hasty\r\n\r\nhasty\r\n.\r\nQUIT\r\n' \
-	    read &
+	hasty 'MAIL FROM:<h@client.example>\r\nRCPT TO:<hasty@example.org>\r\nDATA\r\nSubject: hasty\r\n\r\nhasty\r\n.\r\nQUIT\r\n' &
 	p5=$!
 	wait "$p1" "$p2" "$p3" "$p4" "$p5"
 	settle

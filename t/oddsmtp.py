@@ -14,23 +14,12 @@ messages, and answers QUIT with 221.
 import os
 import sys
 
+from smtpin import Input
+
 raw = open(sys.argv[1], 'ab', buffering=0)
 kind = sys.argv[2]
-buf = bytearray()
-
-
-def line():
-    """The next line, with its LF, or None at the end of input."""
-    while b'\n' not in buf:
-        b = os.read(0, 65536)
-        if not b:
-            return None
-        raw.write(b)
-        buf.extend(b)
-    i = buf.index(b'\n') + 1
-    got = bytes(buf[:i])
-    del buf[:i]
-    return got
+inp = Input(raw)
+line = inp.line
 
 
 def say(text):
@@ -38,12 +27,7 @@ def say(text):
 
 
 say(b'220 odd ESMTP\r\n')
-while True:
-    got = line()
-    if got is None:
-        sys.exit(0)
-    words = got.split()
-    verb = words[0].upper() if words else b''
+for _, verb in inp.commands():
     if verb == b'EHLO':
         say(b'250-odd\r\n250-PIPELINING\r\n' +
             (b'250-AUTH LOGIN\r\n' if kind == 'auth' else b'') +

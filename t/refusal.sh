@@ -223,11 +223,7 @@ far_up() {
 	timeout 300 ip netns exec "$NSC" "$PY" "$top/t/tunnel.py" 150 290 \
 	    etfar0 etfar1 > "$T/tunnel.out" 2>&1 &
 	farpid=$!
-	i=0
-	while ! grep -q ready "$T/tunnel.out" && [ "$i" -lt 200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
+	waitfor 200 0.05 grep -q ready "$T/tunnel.out"
 	if ! { ip -n "$NSC" link set etfar1 netns "$NSS" &&
 	    ip -n "$NSC" addr add 192.0.2.1 peer "$FARIP" dev etfar0 &&
 	    ip -n "$NSS" addr add "$FARIP" peer 192.0.2.1 dev etfar1 &&
@@ -262,6 +258,13 @@ assertFar() {
 	    "$(ntimeof far connect)" 0.29 0.5
 }
 
+# farbot_held: how long the far bot was held, from the first byte it
+# received to its end of file (its times, $T/farbot.times)
+farbot_held() {
+	awk '/^first / { f = $2 } /^eof / { e = $2 }
+	    END { printf "%.3f\n", e - f }' "$T/farbot.times"
+}
+
 testFarClientGets221() {
 	far_up || return
 	# shellcheck disable=SC2086
@@ -285,17 +288,13 @@ testFarClientGets221() {
 	expect "$REFUSAL$BADSEQ"
 	assertBytes "far bot: refused" "$T/farbot.out"
 	assertWithin "far bot: let go 0.8 s after its 554, and the FIN's way" \
-	    "$(awk '/^first / { f = $2 } /^eof / { e = $2 }
-	    END { printf "%.3f\n", e - f }' "$T/farbot.times")" 0.75 \
-	    "$(hi 1.3)"
+	    "$(farbot_held)" 0.75 "$(hi 1.3)"
 	# -l bounds it: -l 0.5 lets the far bot go at 0.5 s
 	# shellcheck disable=SC2086
 	farserve $RUNNER "$ET" -l 0.5 "$T/fake"
 	farclient "$NSC" farbot send:'EHLO bot.example\r\n' read
 	assertWithin "far bot, -l 0.5: let go at 0.5 s" \
-	    "$(awk '/^first / { f = $2 } /^eof / { e = $2 }
-	    END { printf "%.3f\n", e - f }' "$T/farbot.times")" 0.45 \
-	    "$(hi 0.8)"
+	    "$(farbot_held)" 0.45 "$(hi 0.8)"
 	echo "far client: connect $(ntimeof far connect) s, 221 by" \
 	    "$(ntimeof far eof) s; near bot let go at $(ntimeof near eof) s"
 	settle
@@ -324,9 +323,7 @@ testFarResponderDialogue() {
 	farclient "$NSC" farbot read
 	assertBytes "far, quiet: 421" "$T/farbot.out"
 	assertWithin "far, quiet: let go 0.8 s after its greeting, and the FIN's way" \
-	    "$(awk '/^first / { f = $2 } /^eof / { e = $2 }
-	    END { printf "%.3f\n", e - f }' "$T/farbot.times")" 0.75 \
-	    "$(hi 1.3)"
+	    "$(farbot_held)" 0.75 "$(hi 1.3)"
 	echo "far client: its dialogue done by $(ntimeof far eof) s; near" \
 	    "quiet client let go at $(ntimeof near eof) s"
 	settle

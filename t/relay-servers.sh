@@ -35,6 +35,30 @@ label() {
 	printf '%s' "$1" | sed 's/\\r/CR/g; s/\\n/LF/g; s/\\0/NUL/g'
 }
 
+# after_ehlo [OP ...]: the client (see client) says EHLO once the
+# greeting has come, then, once the reply to EHLO has come, does the
+# OPs (the replies of replies)
+after_ehlo() {
+	client until:"$u_greet" send:'EHLO c.example\r\n' until:"$u_ehlo" "$@"
+}
+
+# envelope FROM TO [OP ...]: after_ehlo, then MAIL FROM:<FROM>, then RCPT
+# TO:<TO>, each once the reply before it has come, then the OPs
+envelope() {
+	e_from=$1 e_to=$2
+	shift 2
+	after_ehlo send:"MAIL FROM:<$e_from>\\r\\n" until:"$u_mail" \
+	    send:"RCPT TO:<$e_to>\\r\\n" until:"$u_rcpt" "$@"
+}
+
+# to_data FROM TO [OP ...]: envelope, then DATA, then, once the 354 has
+# come, the OPs
+to_data() {
+	td_from=$1 td_to=$2
+	shift 2
+	envelope "$td_from" "$td_to" send:'DATA\r\n' until:"$u_go" "$@"
+}
+
 EARLY554='554 5.5.1 Client sent data before the 354 response\r\n'
 
 # case 1: a DATA line that the server takes and the relay's grammar does
@@ -88,11 +112,8 @@ twin_msg() {
 # sends DATALINE for DATA and, after the 354, the message in FILE
 politely() {
 	replies "$1"
-	client until:"$u_greet" send:'EHLO c.example\r\n' until:"$u_ehlo" \
-	    send:'MAIL FROM:<a@b.example>\r\n' until:"$u_mail" \
-	    send:'RCPT TO:<c@example.net>\r\n' until:"$u_rcpt" \
-	    send:"$2\\r\\n" until:"$u_go" file:"$3" send:'.\r\n' \
-	    until:"$u_queued" send:'QUIT\r\n' read
+	envelope a@b.example c@example.net send:"$2\\r\\n" until:"$u_go" \
+	    file:"$3" send:'.\r\n' until:"$u_queued" send:'QUIT\r\n' read
 }
 
 # cases 1 and 2, the polite twin: after "DATA x" (and the other DATA
@@ -167,10 +188,7 @@ testFollowLenientEnd() {
 			qqreset
 			# shellcheck disable=SC2086
 			serve $RUNNER "$EW" -S -D 1 "$T/$s"
-			client until:"$u_greet" send:'EHLO c.example\r\n' \
-			    until:"$u_ehlo" send:'MAIL FROM:<a@b.example>\r\n' \
-			    until:"$u_mail" send:'RCPT TO:<c@example.net>\r\n' \
-			    until:"$u_rcpt" send:'DATA\r\n' until:"$u_go" \
+			to_data a@b.example c@example.net \
 			    send:"Subject: 1\\r\\n\\r\\nfirst$end$second" read
 			done_session
 			case $s in
@@ -219,10 +237,7 @@ testFollowLenientEndPolite() {
 		qqreset
 		# shellcheck disable=SC2086
 		serve $RUNNER "$EW" -S -D 1 "$T/mfront"
-		client until:"$u_greet" send:'EHLO c.example\r\n' \
-		    until:"$u_ehlo" send:'MAIL FROM:<a@b.example>\r\n' \
-		    until:"$u_mail" send:'RCPT TO:<c@example.net>\r\n' \
-		    until:"$u_rcpt" send:'DATA\r\n' until:"$u_go" \
+		to_data a@b.example c@example.net \
 		    send:"Subject: 1\\r\\n\\r\\nfirst$end" until:"$u_queued" \
 		    send:'MAIL FROM:<a@b.example>\r\n' until:"$t2" \
 		    send:'RCPT TO:<c@example.net>\r\n' until:"$t2$rcptok" \
@@ -259,11 +274,7 @@ testFollowWakeUpRace() {
 	timeout 60 "$PY" "$top/t/raceclient.py" "$port" "$T/sink.d" > "$T/out" &
 	cpid=$!
 	# the relay has passed DATA on: stop it
-	i=0
-	until grep -q '^DATA' "$T/sink.d/raw" 2> /dev/null || [ "$i" -ge 1500 ]; do
-		sleep 0.02
-		i=$((i + 1))
-	done
+	waitfor 1500 0.02 grep -q '^DATA' "$T/sink.d/raw" 2> /dev/null
 	wpid=$(sed -n 's/^tcpserver: pid \([0-9]*\) .*/\1/p' "$T/log" | head -n 1)
 	kill -STOP "$wpid"
 	i=0
@@ -274,11 +285,7 @@ testFollowWakeUpRace() {
 	assertEquals "the relay is stopped" T "$(ps -o state= -p "$wpid")"
 	: > "$T/sink.d/stopped"
 	# the message is sent, then the 354: wake the relay
-	i=0
-	until [ -e "$T/sink.d/354" ] || [ "$i" -ge 1500 ]; do
-		sleep 0.02
-		i=$((i + 1))
-	done
+	waitfor 1500 0.02 test -e "$T/sink.d/354"
 	assertTrue "the message was sent before the 354" "[ -e '$T/sink.d/sent' ]"
 	assertTrue "the 354 was written while the relay was stopped" \
 	    "[ -e '$T/sink.d/354' ]"
@@ -304,10 +311,7 @@ testFollowServerDiesMidMessage() {
 		qqreset
 		# shellcheck disable=SC2086
 		serve $RUNNER "$EW" -D 1 "$T/$s"
-		client until:"$u_greet" send:'EHLO c.example\r\n' \
-		    until:"$u_ehlo" send:'MAIL FROM:<a@b.example>\r\n' \
-		    until:"$u_mail" send:'RCPT TO:<c@example.net>\r\n' \
-		    until:"$u_rcpt" send:'DATA\r\n' until:"$u_go" \
+		to_data a@b.example c@example.net \
 		    send:'Subject: cut\r\n\r\nthe first part\r\n' read &
 		cpid=$!
 		i=0
@@ -344,12 +348,7 @@ testFollowRealChain() {
 	# shellcheck disable=SC2086
 	serve $RUNNER "$ET" -w 0.2 -d $RUNNER "$EW" -D 0.2 "$T/qsmtpd"
 	for p in '' --pipeline; do
-		# shellcheck disable=SC2086
-		timeout 60 swaks $p --server 127.0.0.1 --port "$port" \
-		    --helo swaks.example --from swaks@client.example \
-		    --to "swaks$p@example.net" --header "Subject: swaks$p" \
-		    --body "Hello from swaks$p." > "$T/swaks$p.out" 2>&1
-		assertEquals "swaks $p: exit" 0 $?
+		swaks_send "$p" example.net
 		f=$(grep -l "Tswaks$p@example.net" "$T"/qq/new/* 2> /dev/null)
 		assertEquals "swaks $p: kept once" 1 "$(echo "$f" | grep -c .)"
 		qmessage "$f" > "$T/got" 2> /dev/null
@@ -366,10 +365,7 @@ testFollowRealChain() {
 	qmessage "$f" > "$T/got" 2> /dev/null
 	cmp -s "$T/8bit.kept" "$T/got" || fail "smtplib: the 8-bit message changed"
 	replies qsmtpd
-	client until:"$u_greet" send:'EHLO c.example\r\n' until:"$u_ehlo" \
-	    send:'MAIL FROM:<a@b.example>\r\n' until:"$u_mail" \
-	    send:'RCPT TO:<client@example.net>\r\n' until:"$u_rcpt" \
-	    send:'DATA\r\n' until:"$u_go" file:"$T/8bit.stuffed" \
+	to_data a@b.example client@example.net file:"$T/8bit.stuffed" \
 	    send:'.\r\n' until:"$u_queued" send:'QUIT\r\n' read
 	norm
 	expect "$greet$ehlo$mailok$rcptok$go$queued$bye"
@@ -435,8 +431,9 @@ kept() {
 
 # on KIND [-d SECONDS] ARGS: the relay with ARGS in front of the server
 # of KIND (its tap, so that $R/raw has what it read), SECONDS away
-# through t/delay.py when -d
+# through t/delay.py when -d; its queue emptied first
 on() {
+	rig_reset "$R"
 	lat=
 	if [ "$2" = -d ]; then
 		lat="$PY $top/t/delay.py $3"
@@ -449,6 +446,42 @@ on() {
 
 SECOND='MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: 2\r\n\r\nsecond\r\n.\r\nQUIT\r\n'
 
+# each KIND CASE W ...: for each W (in $w), the relay with the options W
+# in front of the server of KIND (KIND with on's -d, as one word), then
+# CASE (the client, then the checks), then the server stopped
+each() {
+	e_on=$1 e_case=$2
+	shift 2
+	for w; do
+		# shellcheck disable=SC2086
+		on $e_on $w
+		"$e_case"
+		unserve
+	done
+}
+
+# assertRefused MSG WHAT REPLIES: the session over, the server's
+# replies up to RCPT, then REPLIES, the last; nothing kept
+assertRefused() {
+	done_session
+	snorm
+	expect "$greet$ehlo$mailok$rcptok$3"
+	assertBytes "$1: $2" "$T/out.n"
+	assertEquals "$1: nothing kept" 0 "$(rig_count "$R")"
+}
+
+# assertKept MSG TEXT: the session over, every reply of a client that
+# waited for each, and one message kept: TEXT (printf %b)
+assertKept() {
+	done_session
+	snorm
+	expect "$greet$ehlo$mailok$rcptok$go$queued$bye"
+	assertBytes "$1: every reply" "$T/out.n"
+	assertEquals "$1: kept" 1 "$(rig_count "$R")"
+	printf '%b' "$2" > "$T/expected"
+	kept 1 "$1: the message"
+}
+
 # case 1: Postfix ends a message at CR LF . CR CR LF (it strips every CR
 # before an LF).  A client that ends its message so and writes a whole
 # second transaction in the same write: the relay holds what follows
@@ -457,28 +490,23 @@ SECOND='MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject:
 # message is kept once, the second never.
 testClosedPostfixCrCrEnd() {
 	srv postfix || return
-	for w in '-D 1' '-D 0' '-S' '-D 1 -S'; do
-		rig_reset "$R"
-		# shellcheck disable=SC2086
-		on postfix $w
-		client until:"$u_greet" send:'EHLO c.example\r\n' \
-		    until:"$u_ehlo" send:'MAIL FROM:<a@example.org>\r\n' \
-		    until:"$u_mail" send:'RCPT TO:<b@example.net>\r\n' \
-		    until:"$u_rcpt" send:'DATA\r\n' until:"$u_go" \
-		    send:"Subject: 1\\r\\n\\r\\nfirst\\r\\n.\\r\\r\\n$SECOND" read
-		done_session
-		snorm
-		expect "$greet$ehlo$mailok$rcptok$go$queued$mailok$rcptok$EARLY554"
-		assertBytes "[$w]: the first message's 250, the replies owed, 554" \
-		    "$T/out.n"
-		assertEquals "[$w]: one message kept" 1 "$(rig_count "$R")"
-		printf 'Subject: 1\n\nfirst\n' > "$T/expected"
-		kept 1 "[$w]: the first message"
-		assertLog "[$w]: early at DATA" \
-		    'earlytalker-wrap: 127\.0\.0\.1 pid x: early at DATA: 31 bytes after [0-9]+\.[0-9]{3} s: "Subject: 2\\r\\n\\r\\nsecond\\r\\n\.\\r\\nQUIT\\r\\n": reject 554'
-		assertEquals "[$w]: exit" 0 "$(status)"
-		unserve
-	done
+	each postfix crcr_early '-D 1' '-D 0' '-S' '-D 1 -S'
+}
+
+crcr_early() {
+	to_data a@example.org b@example.net \
+	    send:"Subject: 1\\r\\n\\r\\nfirst\\r\\n.\\r\\r\\n$SECOND" read
+	done_session
+	snorm
+	expect "$greet$ehlo$mailok$rcptok$go$queued$mailok$rcptok$EARLY554"
+	assertBytes "[$w]: the first message's 250, the replies owed, 554" \
+	    "$T/out.n"
+	assertEquals "[$w]: one message kept" 1 "$(rig_count "$R")"
+	printf 'Subject: 1\n\nfirst\n' > "$T/expected"
+	kept 1 "[$w]: the first message"
+	assertLog "[$w]: early at DATA" \
+	    'earlytalker-wrap: 127\.0\.0\.1 pid x: early at DATA: 31 bytes after [0-9]+\.[0-9]{3} s: "Subject: 2\\r\\n\\r\\nsecond\\r\\n\.\\r\\nQUIT\\r\\n": reject 554'
+	assertEquals "[$w]: exit" 0 "$(status)"
 }
 
 # case 1, the polite twin: the client waits for the 250 after that end,
@@ -486,32 +514,44 @@ testClosedPostfixCrCrEnd() {
 testClosedPostfixCrCrEndPolite() {
 	srv postfix || return
 	t2=$queued$mailok
-	for w in '-D 1' '-D 0' '-S' '-D 1 -S'; do
-		rig_reset "$R"
-		# shellcheck disable=SC2086
-		on postfix $w
-		client until:"$u_greet" send:'EHLO c.example\r\n' \
-		    until:"$u_ehlo" send:'MAIL FROM:<a@example.org>\r\n' \
-		    until:"$u_mail" send:'RCPT TO:<b@example.net>\r\n' \
-		    until:"$u_rcpt" send:'DATA\r\n' until:"$u_go" \
-		    send:'Subject: 1\r\n\r\nfirst\r\n.\r\r\n' until:"$u_queued" \
-		    send:'MAIL FROM:<a@example.org>\r\n' untiln:2:"$mailok" \
-		    send:'RCPT TO:<b@example.net>\r\n' untiln:2:"$rcptok" \
-		    send:'DATA\r\n' untiln:2:"$u_go" \
-		    send:'Subject: 2\r\n\r\nsecond\r\n.\r\n' \
-		    untiln:2:"$u_queued" send:'QUIT\r\n' read
-		done_session
-		snorm
-		expect "$greet$ehlo$mailok$rcptok$go$t2$rcptok$go$queued$bye"
-		assertBytes "[$w]: every reply, no 554" "$T/out.n"
-		assertEquals "[$w]: both messages kept" 2 "$(rig_count "$R")"
-		printf 'Subject: 1\n\nfirst\n' > "$T/expected"
-		kept 1 "[$w]: the first message"
-		printf 'Subject: 2\n\nsecond\n' > "$T/expected"
-		kept 2 "[$w]: the second message"
-		logs | grep -q ': early at ' && fail "[$w]: refused: $(logs)"
-		assertEquals "[$w]: exit" 0 "$(status)"
-		unserve
+	each postfix crcr_polite '-D 1' '-D 0' '-S' '-D 1 -S'
+}
+
+crcr_polite() {
+	to_data a@example.org b@example.net \
+	    send:'Subject: 1\r\n\r\nfirst\r\n.\r\r\n' until:"$u_queued" \
+	    send:'MAIL FROM:<a@example.org>\r\n' untiln:2:"$mailok" \
+	    send:'RCPT TO:<b@example.net>\r\n' untiln:2:"$rcptok" \
+	    send:'DATA\r\n' untiln:2:"$u_go" \
+	    send:'Subject: 2\r\n\r\nsecond\r\n.\r\n' \
+	    untiln:2:"$u_queued" send:'QUIT\r\n' read
+	done_session
+	snorm
+	expect "$greet$ehlo$mailok$rcptok$go$t2$rcptok$go$queued$bye"
+	assertBytes "[$w]: every reply, no 554" "$T/out.n"
+	assertEquals "[$w]: both messages kept" 2 "$(rig_count "$R")"
+	printf 'Subject: 1\n\nfirst\n' > "$T/expected"
+	kept 1 "[$w]: the first message"
+	printf 'Subject: 2\n\nsecond\n' > "$T/expected"
+	kept 2 "[$w]: the second message"
+	logs | grep -q ': early at ' && fail "[$w]: refused: $(logs)"
+	assertEquals "[$w]: exit" 0 "$(status)"
+}
+
+# refused_ws MSG: after a whitespace DATA line and, too early, its body
+# of 27 bytes: Postfix's replies up to RCPT, then 554; nothing kept
+refused_ws() {
+	assertRefused "$1" refused "$EARLY554"
+	assertLog "$1: early at DATA" \
+	    'earlytalker-wrap: 127\.0\.0\.1 pid x: early at DATA: 27 bytes after [0-9]+\.[0-9]{3} s: "Subject: early\\r\\n\\r\\nbody\\r\\n\.\\r\\n": reject 554'
+}
+
+# ws_data CASE: case 2 or its twin (CASE) for CR, FF and VT DATA ($v,
+# named $n), each under -D 1 and -D 1 -S, Postfix 150 ms away
+ws_data() {
+	for v in '\r' '\f' '\v'; do
+		n=$(label "$v" | sed 's/\\f/FF/; s/\\v/VT/')
+		each 'postfix -d 0.15' "$1" '-D 1' '-D 1 -S'
 	done
 }
 
@@ -521,71 +561,35 @@ testClosedPostfixCrCrEndPolite() {
 # with PIPELINING, CR DATA pipelined with its body: refused.
 testClosedPostfixWhitespaceData() {
 	srv postfix || return
-	for v in '\r' '\f' '\v'; do
-		n=$(label "$v" | sed 's/\\f/FF/; s/\\v/VT/')
-		for w in '-D 1' '-D 1 -S'; do
-			rig_reset "$R"
-			# shellcheck disable=SC2086
-			on postfix -d 0.15 $w
-			client until:"$u_greet" send:'EHLO c.example\r\n' \
-			    until:"$u_ehlo" send:'MAIL FROM:<a@example.org>\r\n' \
-			    until:"$u_mail" send:'RCPT TO:<b@example.net>\r\n' \
-			    until:"$u_rcpt" send:"${v}DATA\\r\\n" sleep:0.05 \
-			    send:'Subject: early\r\n\r\nbody\r\n.\r\n' read
-			done_session
-			snorm
-			expect "$greet$ehlo$mailok$rcptok$EARLY554"
-			assertBytes "[$n DATA] [$w]: refused" "$T/out.n"
-			assertEquals "[$n DATA] [$w]: nothing kept" 0 \
-			    "$(rig_count "$R")"
-			assertLog "[$n DATA] [$w]: early at DATA" \
-			    'earlytalker-wrap: 127\.0\.0\.1 pid x: early at DATA: 27 bytes after [0-9]+\.[0-9]{3} s: "Subject: early\\r\\n\\r\\nbody\\r\\n\.\\r\\n": reject 554'
-			assertEquals "[$n DATA] [$w]: exit" 0 "$(status)"
-			unserve
-		done
-	done
-	rig_reset "$R"
+	ws_data ws_early
 	on postfix -d 0.15 -S
-	client until:"$u_greet" send:'EHLO c.example\r\n' until:"$u_ehlo" \
+	after_ehlo \
 	    send:'MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n\rDATA\r\nSubject: early\r\n\r\nbody\r\n.\r\n' \
 	    read
-	done_session
-	snorm
-	expect "$greet$ehlo$mailok$rcptok$EARLY554"
-	assertBytes "[CR DATA] [-S], pipelined: refused" "$T/out.n"
-	assertEquals "[CR DATA] [-S], pipelined: nothing kept" 0 "$(rig_count "$R")"
-	assertLog "[CR DATA] [-S], pipelined: early at DATA" \
-	    'earlytalker-wrap: 127\.0\.0\.1 pid x: early at DATA: 27 bytes after [0-9]+\.[0-9]{3} s: "Subject: early\\r\\n\\r\\nbody\\r\\n\.\\r\\n": reject 554'
+	refused_ws "[CR DATA] [-S], pipelined"
 	unserve
+}
+
+ws_early() {
+	envelope a@example.org b@example.net send:"${v}DATA\\r\\n" \
+	    sleep:0.05 send:'Subject: early\r\n\r\nbody\r\n.\r\n' read
+	refused_ws "[$n DATA] [$w]"
+	assertEquals "[$n DATA] [$w]: exit" 0 "$(status)"
 }
 
 # case 2, the polite twin: the client waits for Postfix's 354 (it takes
 # each of those lines for DATA): delivered
 testClosedPostfixWhitespaceDataPolite() {
 	srv postfix || return
-	for v in '\r' '\f' '\v'; do
-		n=$(label "$v" | sed 's/\\f/FF/; s/\\v/VT/')
-		for w in '-D 1' '-D 1 -S'; do
-			rig_reset "$R"
-			# shellcheck disable=SC2086
-			on postfix -d 0.15 $w
-			client until:"$u_greet" send:'EHLO c.example\r\n' \
-			    until:"$u_ehlo" send:'MAIL FROM:<a@example.org>\r\n' \
-			    until:"$u_mail" send:'RCPT TO:<b@example.net>\r\n' \
-			    until:"$u_rcpt" send:"${v}DATA\\r\\n" until:"$u_go" \
-			    send:'Subject: polite\r\n\r\nbody\r\n.\r\n' \
-			    until:"$u_queued" send:'QUIT\r\n' read
-			done_session
-			snorm
-			expect "$greet$ehlo$mailok$rcptok$go$queued$bye"
-			assertBytes "[$n DATA] [$w]: every reply" "$T/out.n"
-			assertEquals "[$n DATA] [$w]: kept" 1 "$(rig_count "$R")"
-			printf 'Subject: polite\n\nbody\n' > "$T/expected"
-			kept 1 "[$n DATA] [$w]: the message"
-			assertEquals "[$n DATA] [$w]: exit" 0 "$(status)"
-			unserve
-		done
-	done
+	ws_data ws_polite
+}
+
+ws_polite() {
+	envelope a@example.org b@example.net send:"${v}DATA\\r\\n" \
+	    until:"$u_go" send:'Subject: polite\r\n\r\nbody\r\n.\r\n' \
+	    until:"$u_queued" send:'QUIT\r\n' read
+	assertKept "[$n DATA] [$w]" 'Subject: polite\n\nbody\n'
+	assertEquals "[$n DATA] [$w]: exit" 0 "$(status)"
 }
 
 # case 3: Exim splits a command line at 16 KiB: NOOP, a blank, 16380
@@ -595,31 +599,26 @@ testClosedEximLongLine() {
 	srv exim || return
 	"$PY" -c 'import sys
 sys.stdout.write("NOOP " + "x" * 16380 + "DATA\r\n")' > "$T/noop.line"
-	for w in '-D 1' '-D 1 -S'; do
-		rig_reset "$R"
-		# shellcheck disable=SC2086
-		on exim -d 0.15 $w
-		client until:"$u_greet" send:'EHLO c.example\r\n' \
-		    until:"$u_ehlo" send:'MAIL FROM:<a@example.org>\r\n' \
-		    until:"$u_mail" send:'RCPT TO:<b@example.net>\r\n' \
-		    until:"$u_rcpt" file:"$T/noop.line" sleep:0.05 \
-		    send:'Subject: early\r\n\r\nbody\r\n.\r\n' read
-		done_session
-		snorm
-		expect "$greet$ehlo$mailok$rcptok"
-		head -c "$(wc -c < "$T/expected")" "$T/out.n" > "$T/got"
-		assertBytes "[$w]: the replies before" "$T/got"
-		tail -c +"$(($(wc -c < "$T/expected") + 1))" "$T/out.n" > "$T/got"
-		if ! grep -Eqx '554 5\.5\.1 Client sent data before the (354 response|reply to NOOP).' \
-		    "$T/got" || [ "$(wc -l < "$T/got")" -ne 1 ]; then
-			fail "[$w]: not one 554 after them: $(od -c "$T/got" | head -n 4)"
-		fi
-		assertEquals "[$w]: nothing kept" 0 "$(rig_count "$R")"
-		assertLog "[$w]: early" \
-		    'earlytalker-wrap: 127\.0\.0\.1 pid x: early at (DATA|NOOP): [0-9]+ bytes after [0-9]+\.[0-9]{3} s: ".*": reject 554'
-		assertEquals "[$w]: exit" 0 "$(status)"
-		unserve
-	done
+	each 'exim -d 0.15' long_line '-D 1' '-D 1 -S'
+}
+
+long_line() {
+	envelope a@example.org b@example.net file:"$T/noop.line" \
+	    sleep:0.05 send:'Subject: early\r\n\r\nbody\r\n.\r\n' read
+	done_session
+	snorm
+	expect "$greet$ehlo$mailok$rcptok"
+	head -c "$(wc -c < "$T/expected")" "$T/out.n" > "$T/got"
+	assertBytes "[$w]: the replies before" "$T/got"
+	tail -c +"$(($(wc -c < "$T/expected") + 1))" "$T/out.n" > "$T/got"
+	if ! grep -Eqx '554 5\.5\.1 Client sent data before the (354 response|reply to NOOP).' \
+	    "$T/got" || [ "$(wc -l < "$T/got")" -ne 1 ]; then
+		fail "[$w]: not one 554 after them: $(od -c "$T/got" | head -n 4)"
+	fi
+	assertEquals "[$w]: nothing kept" 0 "$(rig_count "$R")"
+	assertLog "[$w]: early" \
+	    'earlytalker-wrap: 127\.0\.0\.1 pid x: early at (DATA|NOOP): [0-9]+ bytes after [0-9]+\.[0-9]{3} s: ".*": reject 554'
+	assertEquals "[$w]: exit" 0 "$(status)"
 }
 
 # case 3, the polite twin: a long but legal MAIL line (1466 bytes: an
@@ -628,25 +627,15 @@ sys.stdout.write("NOOP " + "x" * 16380 + "DATA\r\n")' > "$T/noop.line"
 testClosedEximLongMailPipelined() {
 	srv exim || return
 	auth=$("$PY" -c 'print("x" * 1400)')
-	for w in '-S' '-D 1 -S'; do
-		rig_reset "$R"
-		# shellcheck disable=SC2086
-		on exim $w
-		client until:"$u_greet" send:'EHLO c.example\r\n' \
-		    until:"$u_ehlo" \
-		    send:"MAIL FROM:<a@example.org> AUTH=$auth@example.org SIZE=100 BODY=8BITMIME\\r\\nRCPT TO:<b@example.net>\\r\\nDATA\\r\\n" \
-		    until:"$u_go" send:'Subject: long\r\n\r\nbody\r\n.\r\n' \
-		    until:"$u_queued" send:'QUIT\r\n' read
-		done_session
-		snorm
-		expect "$greet$ehlo$mailok$rcptok$go$queued$bye"
-		assertBytes "[$w]: every reply" "$T/out.n"
-		assertEquals "[$w]: kept" 1 "$(rig_count "$R")"
-		printf 'Subject: long\n\nbody\n' > "$T/expected"
-		kept 1 "[$w]: the message"
-		assertEquals "[$w]: none flagged" "" "$(logs)"
-		unserve
-	done
+	each exim long_mail '-S' '-D 1 -S'
+}
+
+long_mail() {
+	after_ehlo send:"MAIL FROM:<a@example.org> AUTH=$auth@example.org SIZE=100 BODY=8BITMIME\\r\\nRCPT TO:<b@example.net>\\r\\nDATA\\r\\n" \
+	    until:"$u_go" send:'Subject: long\r\n\r\nbody\r\n.\r\n' \
+	    until:"$u_queued" send:'QUIT\r\n' read
+	assertKept "[$w]" 'Subject: long\n\nbody\n'
+	assertEquals "[$w]: none flagged" "" "$(logs)"
 }
 
 # case 4: Exim reads a BDAT size in 32 bits: BDAT 4294967302 LAST is a
@@ -655,56 +644,44 @@ testClosedEximLongMailPipelined() {
 # reach Exim
 testClosedEximBdatSize() {
 	srv exim || return
-	for w in '-S' '-D 1 -S'; do
-		rig_reset "$R"
-		# shellcheck disable=SC2086
-		on exim $w
-		client until:"$u_greet" send:'EHLO c.example\r\n' \
-		    until:"$u_ehlo" send:'MAIL FROM:<a@example.org>\r\n' \
-		    until:"$u_mail" send:'RCPT TO:<b@example.net>\r\n' \
-		    until:"$u_rcpt" \
-		    send:'BDAT 4294967302 LAST\r\nfirst\nMAIL FROM:<s@example.org>\r\nRCPT TO:<t@example.net>\r\nBDAT 18 LAST\r\nSubject: 2\r\n\r\nsm\r\nQUIT\r\n' \
-		    read
-		done_session
-		snorm
-		expect "$greet$ehlo$mailok$rcptok"'554 5.5.1 Client sent data before the reply to BDAT\r\n'
-		assertBytes "[$w]: refused at BDAT" "$T/out.n"
-		assertEquals "[$w]: nothing kept" 0 "$(rig_count "$R")"
-		# -D holds the BDAT line; -S alone passes it at once, as it
-		# passes DATA, and refuses what follows before the reply
-		printf 'EHLO c.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n' \
-		    > "$T/expected"
-		[ "$w" = -S ] && printf 'BDAT 4294967302 LAST\r\n' >> "$T/expected"
-		assertBytes "[$w]: Exim read nothing of the chunk and after" "$R/raw"
-		assertLog "[$w]: early at BDAT" \
-		    'earlytalker-wrap: 127\.0\.0\.1 pid x: early at BDAT: [0-9]+ bytes after [0-9]+\.[0-9]{3} s: "first\\nMAIL FROM:<s@example\.org>.*": reject 554'
-		assertEquals "[$w]: exit" 0 "$(status)"
-		unserve
-	done
+	each exim bdat_size '-S' '-D 1 -S'
+}
+
+bdat_size() {
+	envelope a@example.org b@example.net \
+	    send:'BDAT 4294967302 LAST\r\nfirst\nMAIL FROM:<s@example.org>\r\nRCPT TO:<t@example.net>\r\nBDAT 18 LAST\r\nSubject: 2\r\n\r\nsm\r\nQUIT\r\n' \
+	    read
+	assertRefused "[$w]" "refused at BDAT" \
+	    '554 5.5.1 Client sent data before the reply to BDAT\r\n'
+	# -D holds the BDAT line; -S alone passes it at once, as it passes
+	# DATA, and refuses what follows before the reply
+	printf 'EHLO c.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n' \
+	    > "$T/expected"
+	[ "$w" = -S ] && printf 'BDAT 4294967302 LAST\r\n' >> "$T/expected"
+	assertBytes "[$w]: Exim read nothing of the chunk and after" "$R/raw"
+	assertLog "[$w]: early at BDAT" \
+	    'earlytalker-wrap: 127\.0\.0\.1 pid x: early at BDAT: [0-9]+ bytes after [0-9]+\.[0-9]{3} s: "first\\nMAIL FROM:<s@example\.org>.*": reject 554'
+	assertEquals "[$w]: exit" 0 "$(status)"
 }
 
 # case 4, the polite twin: BDAT 6 LAST and its 6 bytes pipelined after
 # MAIL and RCPT, as Google's servers send it: kept
 testClosedEximBdatPolite() {
 	srv exim || return
-	for w in '-S' '-D 1 -S'; do
-		rig_reset "$R"
-		# shellcheck disable=SC2086
-		on exim $w
-		client until:"$u_greet" send:'EHLO c.example\r\n' \
-		    until:"$u_ehlo" \
-		    send:'MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nBDAT 6 LAST\r\nX: 1\r\n' \
-		    until:"$u_queued" send:'QUIT\r\n' read
-		done_session
-		snorm
-		expect "$greet$ehlo$mailok$rcptok"'250- 6 byte chunk, total 6\r\n'"$queued$bye"
-		assertBytes "[$w]: every reply" "$T/out.n"
-		assertEquals "[$w]: kept" 1 "$(rig_count "$R")"
-		printf 'X: 1\n\n' > "$T/expected"
-		kept 1 "[$w]: the message (its one header)"
-		assertEquals "[$w]: none flagged" "" "$(logs)"
-		unserve
-	done
+	each exim bdat_polite '-S' '-D 1 -S'
+}
+
+bdat_polite() {
+	after_ehlo send:'MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nBDAT 6 LAST\r\nX: 1\r\n' \
+	    until:"$u_queued" send:'QUIT\r\n' read
+	done_session
+	snorm
+	expect "$greet$ehlo$mailok$rcptok"'250- 6 byte chunk, total 6\r\n'"$queued$bye"
+	assertBytes "[$w]: every reply" "$T/out.n"
+	assertEquals "[$w]: kept" 1 "$(rig_count "$R")"
+	printf 'X: 1\n\n' > "$T/expected"
+	kept 1 "[$w]: the message (its one header)"
+	assertEquals "[$w]: none flagged" "" "$(logs)"
 }
 
 # case 5: qpsmtpd answers a bare-LF end (LF . LF) with 421 and closes;
@@ -712,47 +689,30 @@ testClosedEximBdatPolite() {
 # and nothing after it: the relay adds no reply of its own
 testClosedQpsmtpdBareLf() {
 	srv qpsmtpd || return
-	for w in '-D 1' '-D 1 -S'; do
-		rig_reset "$R"
-		# shellcheck disable=SC2086
-		on qpsmtpd $w
-		client until:"$u_greet" send:'EHLO c.example\r\n' \
-		    until:"$u_ehlo" send:'MAIL FROM:<a@example.org>\r\n' \
-		    until:"$u_mail" send:'RCPT TO:<b@example.net>\r\n' \
-		    until:"$u_rcpt" send:'DATA\r\n' until:"$u_go" \
-		    send:"Subject: 1\\r\\n\\r\\nfirst\\n.\\n$SECOND" read
-		done_session
-		expect "$greet$ehlo$mailok$rcptok$go"'421 See http://smtpd.develooper.com/barelf.html\r\n'
-		assertBytes "[$w]: qpsmtpd's 421, the last reply"
-		assertEquals "[$w]: nothing kept" 0 "$(rig_count "$R")"
-		logs | grep -q 'reject 554' && fail "[$w]: a refusal was logged"
-		unserve
-	done
+	each qpsmtpd bare_lf '-D 1' '-D 1 -S'
+}
+
+bare_lf() {
+	to_data a@example.org b@example.net \
+	    send:"Subject: 1\\r\\n\\r\\nfirst\\n.\\n$SECOND" read
+	assertRefused "[$w]" "qpsmtpd's 421, the last reply" \
+	    "$go"'421 See http://smtpd.develooper.com/barelf.html\r\n'
+	logs | grep -q 'reject 554' && fail "[$w]: a refusal was logged"
 }
 
 # case 5, the polite twin: the strict end: kept, 250
 testClosedQpsmtpdStrictEnd() {
 	srv qpsmtpd || return
-	for w in '-D 1' '-D 1 -S'; do
-		rig_reset "$R"
-		# shellcheck disable=SC2086
-		on qpsmtpd $w
-		client until:"$u_greet" send:'EHLO c.example\r\n' \
-		    until:"$u_ehlo" send:'MAIL FROM:<a@example.org>\r\n' \
-		    until:"$u_mail" send:'RCPT TO:<b@example.net>\r\n' \
-		    until:"$u_rcpt" send:'DATA\r\n' until:"$u_go" \
-		    send:'Subject: 1\r\n\r\nfirst\r\n..dot\r\n.\r\n' \
-		    until:"$u_queued" send:'QUIT\r\n' read
-		done_session
-		expect "$greet$ehlo$mailok$rcptok$go$queued$bye"
-		assertBytes "[$w]: every reply"
-		assertEquals "[$w]: kept" 1 "$(rig_count "$R")"
-		printf 'Subject: 1\n\nfirst\n.dot\n' > "$T/expected"
-		kept 1 "[$w]: the message"
-		assertEquals "[$w]: none flagged" "" "$(logs)"
-		assertEquals "[$w]: exit" 0 "$(status)"
-		unserve
-	done
+	each qpsmtpd strict_end '-D 1' '-D 1 -S'
+}
+
+strict_end() {
+	to_data a@example.org b@example.net \
+	    send:'Subject: 1\r\n\r\nfirst\r\n..dot\r\n.\r\n' \
+	    until:"$u_queued" send:'QUIT\r\n' read
+	assertKept "[$w]" 'Subject: 1\n\nfirst\n.dot\n'
+	assertEquals "[$w]: none flagged" "" "$(logs)"
+	assertEquals "[$w]: exit" 0 "$(status)"
 }
 
 # --- the real clients through the whole chain ---
@@ -772,20 +732,9 @@ pfclient() {
 	cp /usr/sbin/postdrop /usr/sbin/postqueue "$1/bin/" &&
 	    chmod 755 "$1/bin/postdrop" "$1/bin/postqueue" &&
 	    chown postfix "$1/data" || return 1
-	cat > "$1/main.cf" <<EOT
-compatibility_level = 3.6
-queue_directory = $1/q
-data_directory = $1/data
-command_directory = $1/bin
-daemon_directory = /usr/lib/postfix/sbin
-shlib_directory = /usr/lib/postfix
-meta_directory = /etc/postfix
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = client.example.org
-mydomain = example.org
-myorigin = example.org
-mydestination =
+	{
+		postfix_dirs "$1" client.example.org example.org
+		cat <<EOT
 inet_interfaces = loopback-only
 inet_protocols = ipv4
 relayhost = [127.0.0.1]:$2
@@ -796,6 +745,7 @@ maillog_file_prefixes = $1
 maillog_file = $1/maillog
 biff = no
 EOT
+	} > "$1/main.cf"
 	cat > "$1/master.cf" <<EOT
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
@@ -913,12 +863,7 @@ EOT
 		MAIL_CONFIG=$C/pfc timeout 60 /usr/sbin/sendmail -i \
 		    -f postfix@example.org b@example.net < "$T/real.msg"
 		assertEquals "[$w] postfix: sendmail exit" 0 $?
-		i=0
-		until grep -q 'status=sent' "$C/pfc/maillog" 2> /dev/null ||
-		    [ "$i" -ge 600 ]; do
-			sleep 0.05
-			i=$((i + 1))
-		done
+		waitfor 600 0.05 grep -q 'status=sent' "$C/pfc/maillog" 2> /dev/null
 		pfclient_stop "$C/pfc"
 		grep -q 'status=sent (250 ' "$C/pfc/maillog" ||
 		    fail "[$w] postfix: not sent: $(grep -E 'smtp|fatal' "$C/pfc/maillog" | tail -n 3)"

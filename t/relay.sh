@@ -51,6 +51,31 @@ gap() {
 	    END { if (k >= n) printf "%.3f\n", t[n] - t[n - 1] }' "$T/times"
 }
 
+# sink ARGS: the relay with ARGS in front of t/sink.py, its recordings
+# in $T/sink.d, emptied
+sink() {
+	sinkdir
+	# shellcheck disable=SC2086
+	serve $RUNNER "$EW" "$@" "$PY" "$top/t/sink.py" "$T/sink.d"
+}
+
+# sink_ehlo [OP ...]: the client says EHLO c once the sink's greeting
+# has come, then, once the reply to EHLO has come, does the OPs
+sink_ehlo() {
+	client until:'220 sink ESMTP\r\n' send:'EHLO c\r\n' \
+	    until:'8BITMIME\r\n' "$@"
+}
+
+# SINK_RCPT: the sink's replies to a client, up to RCPT
+SINK_RCPT='220 sink ESMTP\r\n250-sink\r\n250-PIPELINING\r\n250 8BITMIME\r\n250 2.1.0 sender ok\r\n250 2.1.5 recipient ok\r\n'
+
+# assertNoData MSG: the sink read EHLO c, MAIL and RCPT, no more
+assertNoData() {
+	printf 'EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n' \
+	    > "$T/expected"
+	assertBytes "$1" "$(echo "$T/sink.d"/raw.*)"
+}
+
 # --- early data and polite clients ---
 
 testDataCheckRelaysBigMessage() {
@@ -74,9 +99,7 @@ testDataCheckRelaysBigMessage() {
 # early_data ARGS: the DATA check with ARGS against a client that sends
 # its message in the same write as DATA
 early_data() {
-	sinkdir
-	# shellcheck disable=SC2086
-	serve $RUNNER "$EW" "$@" "$PY" "$top/t/sink.py" "$T/sink.d"
+	sink "$@"
 	client until:'220 sink ESMTP\r\n' \
 	    send:'EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n' \
 	    read
@@ -84,12 +107,9 @@ early_data() {
 
 testDataCheckEarlyInOneWrite() {
 	early_data -D 0.2
-	expect '220 sink ESMTP\r\n250-sink\r\n250-PIPELINING\r\n250 8BITMIME\r\n250 2.1.0 sender ok\r\n250 2.1.5 recipient ok\r\n554 5.5.1 Client sent data before the 354 response\r\n'
+	expect "$SINK_RCPT"'554 5.5.1 Client sent data before the 354 response\r\n'
 	assertBytes "the replies before DATA, then 554"
-	printf 'EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n' \
-	    > "$T/expected"
-	assertBytes "the sink never saw DATA nor the message" \
-	    "$(echo "$T/sink.d"/raw.*)"
+	assertNoData "the sink never saw DATA nor the message"
 	assertFalse "no message" "ls '$T/sink.d'/body.* 2> /dev/null"
 	settle
 	assertEquals "exit" 0 "$(status)"
@@ -97,35 +117,27 @@ testDataCheckEarlyInOneWrite() {
 	    'earlytalker-wrap: 127\.0\.0\.1 pid x: early at DATA: 29 bytes after 0\.0[0-9]{2} s: "Subject: x\\r\\n\\r\\nbody\\r\\n\.\\r\\nQUIT\\r\\n": reject 554'
 	unserve
 	early_data -p -t -D 0.2
-	expect '220 sink ESMTP\r\n250-sink\r\n250-PIPELINING\r\n250 8BITMIME\r\n250 2.1.0 sender ok\r\n250 2.1.5 recipient ok\r\n421 4.5.1 Client sent data before the 354 response\r\n'
+	expect "$SINK_RCPT"'421 4.5.1 Client sent data before the 354 response\r\n'
 	assertBytes "-t: 421"
 	settle
 	assertLog "-t: early at DATA" \
 	    'earlytalker-wrap: 127\.0\.0\.1 pid x: early at DATA: 29 bytes after 0\.0[0-9]{2} s: ".*": reject 421'
 	unserve
 	early_data -D 0
-	expect '220 sink ESMTP\r\n250-sink\r\n250-PIPELINING\r\n250 8BITMIME\r\n250 2.1.0 sender ok\r\n250 2.1.5 recipient ok\r\n554 5.5.1 Client sent data before the 354 response\r\n'
+	expect "$SINK_RCPT"'554 5.5.1 Client sent data before the 354 response\r\n'
 	assertBytes "-D 0 still catches the same write"
-	printf 'EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n' \
-	    > "$T/expected"
-	assertBytes "-D 0: the sink never saw DATA" \
-	    "$(echo "$T/sink.d"/raw.*)"
+	assertNoData "-D 0: the sink never saw DATA"
 }
 
 testDataCheckEarlyDuringTheWait() {
-	sinkdir
-	# shellcheck disable=SC2086
-	serve $RUNNER "$EW" -D 0.5 "$PY" "$top/t/sink.py" "$T/sink.d"
-	client until:'220 sink ESMTP\r\n' send:'EHLO c\r\n' \
-	    until:'8BITMIME\r\n' \
+	sink -D 0.5
+	sink_ehlo \
 	    send:'MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n' \
 	    until:'recipient ok\r\n' send:'DATA\r\n' sleep:0.2 \
 	    send:'body\r\n.\r\n' read
-	expect '220 sink ESMTP\r\n250-sink\r\n250-PIPELINING\r\n250 8BITMIME\r\n250 2.1.0 sender ok\r\n250 2.1.5 recipient ok\r\n554 5.5.1 Client sent data before the 354 response\r\n'
+	expect "$SINK_RCPT"'554 5.5.1 Client sent data before the 354 response\r\n'
 	assertBytes "caught 0.2 s after DATA"
-	printf 'EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n' \
-	    > "$T/expected"
-	assertBytes "the sink never saw DATA" "$(echo "$T/sink.d"/raw.*)"
+	assertNoData "the sink never saw DATA"
 	settle
 	assertLog "early at DATA" \
 	    'earlytalker-wrap: 127\.0\.0\.1 pid x: early at DATA: 9 bytes after [0-9.]+ s: "body\\r\\n\.\\r\\n": reject 554'
@@ -145,9 +157,7 @@ testDataCheckPoliteIsDelayed() {
 	assertWithin "the rest at once" "$(gap 6)" 0 0.2
 	cmp -s "$T/msg" "$T/sink.d"/body.*.1 || fail "the message changed"
 	unserve
-	sinkdir
-	# shellcheck disable=SC2086
-	serve $RUNNER "$EW" -D 0 "$PY" "$top/t/sink.py" "$T/sink.d"
+	sink -D 0
 	polite "$T/msg"
 	assertBytes "-D 0: delivered"
 	assertWithin "-D 0: no delay" "$(gap 5)" 0 0.2
@@ -156,14 +166,11 @@ testDataCheckPoliteIsDelayed() {
 
 testDataCheckPipelinedGroup() {
 	# RFC 2920: a group may end with DATA; the message follows the 354
-	sinkdir
-	# shellcheck disable=SC2086
-	serve $RUNNER "$EW" -D 0.2 "$PY" "$top/t/sink.py" "$T/sink.d"
-	client until:'220 sink ESMTP\r\n' send:'EHLO c\r\n' \
-	    until:'8BITMIME\r\n' \
+	sink -D 0.2
+	sink_ehlo \
 	    send:'MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nRCPT TO:<e@f.example>\r\nDATA\r\n' \
 	    until:'354 go ahead\r\n' send:'DATA\r\n.\r\nQUIT\r\n' read
-	expect '220 sink ESMTP\r\n250-sink\r\n250-PIPELINING\r\n250 8BITMIME\r\n250 2.1.0 sender ok\r\n250 2.1.5 recipient ok\r\n250 2.1.5 recipient ok\r\n354 go ahead\r\n250 2.0.0 queued as 1\r\n221 2.0.0 bye\r\n'
+	expect "$SINK_RCPT"'250 2.1.5 recipient ok\r\n354 go ahead\r\n250 2.0.0 queued as 1\r\n221 2.0.0 bye\r\n'
 	assertBytes "a pipelined group passes"
 	printf 'DATA\r\n' > "$T/expected"
 	assertBytes "the message" "$(echo "$T/sink.d"/body.*.1)"
@@ -206,8 +213,7 @@ testDataCheckStartTLSIsBlind() {
 	    "$T/sink.d"
 	printf '\026\003\001\000\005DATA\r\n\000\377xyz\r\n.\r\nQUIT\r\n' \
 	    > "$T/tls"
-	client until:'220 sink ESMTP\r\n' send:'EHLO c\r\n' \
-	    until:'8BITMIME\r\n' send:'STARTTLS\r\n' until:'TLS\r\n' \
+	sink_ehlo send:'STARTTLS\r\n' until:'TLS\r\n' \
 	    file:"$T/tls" shut read
 	expect '220 sink ESMTP\r\n250-sink\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 8BITMIME\r\n220 2.0.0 ready to start TLS\r\n'
 	assertBytes "the replies"
@@ -224,8 +230,7 @@ testDataCheckBdat() {
 	# shellcheck disable=SC2086
 	serve env SINK_EXT=CHUNKING $RUNNER "$EW" -D 0.2 "$PY" "$top/t/sink.py" \
 	    "$T/sink.d"
-	client until:'220 sink ESMTP\r\n' send:'EHLO c\r\n' \
-	    until:'8BITMIME\r\n' \
+	sink_ehlo \
 	    send:'MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nBDAT 9 LAST\r\nDATA\r\nxyz' \
 	    until:'octets\r\n' send:'QUIT\r\n' read
 	expect '220 sink ESMTP\r\n250-sink\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 8BITMIME\r\n250 2.1.0 sender ok\r\n250 2.1.5 recipient ok\r\n250 2.0.0 9 octets\r\n221 2.0.0 bye\r\n'
@@ -238,18 +243,13 @@ testDataCheckBdat() {
 	# without CHUNKING some servers read a chunk as commands (Exim),
 	# some as data (Postfix, after HELO): BDAT is checked like DATA,
 	# held, and its chunk is early talk at BDAT; prog never sees BDAT
-	sinkdir
-	# shellcheck disable=SC2086
-	serve $RUNNER "$EW" -D 0.2 "$PY" "$top/t/sink.py" "$T/sink.d"
-	client until:'220 sink ESMTP\r\n' send:'EHLO c\r\n' \
-	    until:'8BITMIME\r\n' \
+	sink -D 0.2
+	sink_ehlo \
 	    send:'MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nBDAT 9 LAST\r\nDATA\r\nxyz' \
 	    read
-	expect '220 sink ESMTP\r\n250-sink\r\n250-PIPELINING\r\n250 8BITMIME\r\n250 2.1.0 sender ok\r\n250 2.1.5 recipient ok\r\n554 5.5.1 Client sent data before the reply to BDAT\r\n'
+	expect "$SINK_RCPT"'554 5.5.1 Client sent data before the reply to BDAT\r\n'
 	assertBytes "no CHUNKING: BDAT is held, its chunk early"
-	printf 'EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n' \
-	    > "$T/expected"
-	assertBytes "prog never saw BDAT" "$(echo "$T/sink.d"/raw.*)"
+	assertNoData "prog never saw BDAT"
 	settle
 	assertLog "early at BDAT" \
 	    'earlytalker-wrap: 127\.0\.0\.1 pid x: early at BDAT: 9 bytes after 0\.0[0-9]{2} s: "DATA\\r\\nxyz": reject 554'
@@ -259,17 +259,15 @@ testDataCheckTwoMessagesPipelined() {
 	# RFC 2920: the end of data may be followed, in one write, by the
 	# next transaction; its reply has its own place in the queue
 	for opts in '-D 0' '-S' '-D 0.2 -S'; do
-		sinkdir
 		# shellcheck disable=SC2086
-		serve $RUNNER "$EW" $opts "$PY" "$top/t/sink.py" "$T/sink.d"
-		client until:'220 sink ESMTP\r\n' send:'EHLO c\r\n' \
-		    until:'8BITMIME\r\n' \
+		sink $opts
+		sink_ehlo \
 		    send:'MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n' \
 		    until:'354 go ahead\r\n' \
 		    send:'one\r\n.\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n' \
 		    until:'queued as 1\r\n250 2.1.0 sender ok\r\n250 2.1.5 recipient ok\r\n354 go ahead\r\n' \
 		    send:'DATA\r\nis a word\r\n.\r\nQUIT\r\n' read
-		expect '220 sink ESMTP\r\n250-sink\r\n250-PIPELINING\r\n250 8BITMIME\r\n250 2.1.0 sender ok\r\n250 2.1.5 recipient ok\r\n354 go ahead\r\n250 2.0.0 queued as 1\r\n250 2.1.0 sender ok\r\n250 2.1.5 recipient ok\r\n354 go ahead\r\n250 2.0.0 queued as 2\r\n221 2.0.0 bye\r\n'
+		expect "$SINK_RCPT"'354 go ahead\r\n250 2.0.0 queued as 1\r\n250 2.1.0 sender ok\r\n250 2.1.5 recipient ok\r\n354 go ahead\r\n250 2.0.0 queued as 2\r\n221 2.0.0 bye\r\n'
 		assertBytes "$opts: two messages, the second pipelined after the first"
 		printf 'DATA\r\nis a word\r\n' > "$T/expected"
 		assertBytes "$opts: the second body, never taken for commands" \
@@ -283,11 +281,8 @@ testDataCheckHalfCloseChecksAll() {
 	# a half-close must not let through what is not yet scanned: here
 	# 130 NOOPs fill the queue of commands in flight (128), and a body
 	# follows DATA in the same write
-	sinkdir
-	# shellcheck disable=SC2086
-	serve $RUNNER "$EW" -D 0 "$PY" "$top/t/sink.py" "$T/sink.d"
-	client until:'220 sink ESMTP\r\n' send:'EHLO c\r\n' \
-	    until:'8BITMIME\r\n' bulk:130:'NOOP\r\n' \
+	sink -D 0
+	sink_ehlo bulk:130:'NOOP\r\n' \
 	    send:'MAIL FROM:<bot@x.example>\r\nRCPT TO:<v@y.example>\r\nDATA\r\nSubject: spam\r\n\r\nbuy now\r\n.\r\nQUIT\r\n' \
 	    shut read
 	assertEquals "every NOOP answered" 130 \
@@ -323,11 +318,7 @@ testDataCheckEarlyClientReadsNothing() {
 	serve $RUNNER "$EW" -D 0 "$PY" "$top/t/bigreply.py" 60
 	timeout 40 "$PY" "$top/t/deaf.py" "$port" "$T/deaf.t0" &
 	deaf=$!
-	i=0
-	until grep -q '^tcpserver: end ' "$T/log" || [ "$i" -ge 300 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	waitfor 300 0.1 grep -q '^tcpserver: end ' "$T/log"
 	end=$(date +%s.%N)
 	kill "$deaf" 2> /dev/null
 	wait "$deaf" 2> /dev/null
@@ -354,9 +345,7 @@ testDataCheckHalfClose() {
 	assertLog "done" 'earlytalker-wrap: 127\.0\.0\.1 pid x: done: status 7'
 	unserve
 	# the client closes without QUIT: prog reads the end of its input
-	sinkdir
-	# shellcheck disable=SC2086
-	serve $RUNNER "$EW" -D 0.2 "$PY" "$top/t/sink.py" "$T/sink.d"
+	sink -D 0.2
 	client until:'220 sink ESMTP\r\n' send:'NOOP\r\n' shut read
 	expect '220 sink ESMTP\r\n250 2.0.0 ok\r\n'
 	assertBytes "without QUIT"

@@ -217,6 +217,28 @@ EOT
 	    PIPELINING
 }
 
+# postfix_dirs DIR HOST DOMAIN: the first lines of the main.cf of a
+# private Postfix instance in DIR: its queue DIR/q, its data, its
+# commands DIR/bin; the system's daemons, libraries and meta files; its
+# owner and group; its names, HOST in DOMAIN, and no local domain
+postfix_dirs() {
+	cat <<EOT
+compatibility_level = 3.6
+queue_directory = $1/q
+data_directory = $1/data
+command_directory = $1/bin
+daemon_directory = /usr/lib/postfix/sbin
+shlib_directory = /usr/lib/postfix
+meta_directory = /etc/postfix
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = $2
+mydomain = $3
+myorigin = $3
+mydestination =
+EOT
+}
+
 # rig_postfix DIR: Postfix's smtpd in its stand-alone mode (smtpd -S),
 # a private instance in DIR (its main.cf, an empty master.cf, its queue
 # directory DIR/q): it hands each message to postdrop, which leaves it
@@ -238,21 +260,10 @@ rig_postfix() {
 		fail "postfix: cannot copy postdrop"
 		return 1
 	fi
-	cat > "$1/main.cf" <<EOT
-# a private instance for the tests: smtpd -S only, nothing delivered
-compatibility_level = 3.6
-queue_directory = $1/q
-data_directory = $1/data
-command_directory = $1/bin
-daemon_directory = $sbin
-shlib_directory = /usr/lib/postfix
-meta_directory = /etc/postfix
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = mx.example.net
-mydomain = example.net
-myorigin = example.net
-mydestination =
+	{
+		echo '# a private instance for the tests: smtpd -S only, nothing delivered'
+		postfix_dirs "$1" mx.example.net example.net
+		cat <<EOT
 relay_domains = example.net
 local_recipient_maps =
 relay_recipient_maps =
@@ -268,6 +279,7 @@ smtpd_relay_restrictions = reject_unauth_destination
 smtpd_recipient_restrictions =
 biff = no
 EOT
+	} > "$1/main.cf"
 	: > "$1/master.cf"
 	cat > "$1/smtpd" <<EOT
 #!/bin/sh

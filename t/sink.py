@@ -6,42 +6,23 @@
 # STARTTLS it records blind until EOF; SINK_QUIT_EXIT is its exit code
 # after QUIT.
 import os, sys
+from smtpin import Input
 d = sys.argv[1]
 ext = os.environ.get('SINK_EXT', '').split()
 pid = os.getpid()
 raw = open('%s/raw.%d' % (d, pid), 'wb', buffering=0)
 with open(d + '/pids', 'a') as f:
     f.write('%d\n' % pid)
-buf = bytearray()
-def more():
-    try:
-        b = os.read(0, 65536)
-    except ConnectionResetError:
-        b = b''
-    raw.write(b)
-    buf.extend(b)
-    return b
+inp = Input(raw, resets=True)
+buf, more = inp.buf, inp.more
 def out(b):
     os.write(1, b)
-def line():
-    while b'\n' not in buf:
-        if not more():
-            return None
-    i = buf.index(b'\n') + 1
-    l = bytes(buf[:i])
-    del buf[:i]
-    return l
 def keep(n, b):
     with open('%s/body.%d.%d' % (d, pid, n), 'wb') as f:
         f.write(b)
 out(b'220 sink ESMTP\r\n')
 n = 0
-while True:
-    l = line()
-    if l is None:
-        sys.exit(0)
-    w = l.split()
-    v = w[0].upper() if w else b''
+for w, v in inp.commands():
     if v == b'EHLO':
         out(b'250-sink\r\n250-PIPELINING\r\n' + b''.join(b'250-%s\r\n' %
             e.encode() for e in ext) + b'250 8BITMIME\r\n')

@@ -255,17 +255,15 @@ testDeferMarks() {
 	assertBytes "prog greets"
 	cmp -s "$T/early" "$T/fake.in" ||
 	    fail "prog did not read the early bytes unchanged"
-	assertEquals "mark" \
-	    "EARLYTALKER=-Connecting host started transmitting before SMTP greeting" \
-	    "$(grep '^EARLYTALKER=' "$T/fake.env")"
+	assertEnv "mark" \
+	    "EARLYTALKER=-Connecting host started transmitting before SMTP greeting"
 	settle
 	assertLog "mark line" \
 	    'earlytalker: 127\.0\.0\.1 pid x: early: 23 bytes after 0\.[0-9]{3} s: "EHLO x\\r\\n\\000\\377 8bit\\r\\nQUIT\\r\\n" smtp: mark'
 	serve "$ET" -w 2 -d -t "$T/fake"
 	client send:'EHLO x\r\n' shut read
-	assertEquals "-t: no leading -" \
-	    "EARLYTALKER=Connecting host started transmitting before SMTP greeting" \
-	    "$(grep '^EARLYTALKER=' "$T/fake.env")"
+	assertEnv "-t: no leading -" \
+	    "EARLYTALKER=Connecting host started transmitting before SMTP greeting"
 }
 
 testDeferQuietLeavesNoMark() {
@@ -332,8 +330,7 @@ testMarkedDeferExecs() {
 	expect '220 fake ESMTP\r\n'
 	assertBytes "marked with -d: prog at once"
 	assertWithin "no wait" "$(timeof first)" 0 0.3
-	assertEquals "value left" "EARLYTALKER=-Go away" \
-	    "$(grep '^EARLYTALKER=' "$T/fake.env")"
+	assertEnv "value left" "EARLYTALKER=-Go away"
 	settle
 	assertLog "marked" 'earlytalker: 127\.0\.0\.1 pid x: marked: mark'
 }
@@ -379,11 +376,7 @@ testPeerAddressIPv6() {
 	timeout 20 "$PY" "$top/t/inetd6.py" $RUNNER "$ET" -w 2 "$T/fake" \
 	    > "$T/port" 2> "$T/log" &
 	ipid=$!
-	i=0
-	while [ ! -s "$T/port" ] && [ "$i" -lt 100 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
+	waitfor 100 0.05 test -s "$T/port"
 	port=$(cat "$T/port")
 	HOST=::1 client send:'EHLO x\r\n' shut read
 	wait "$ipid"
