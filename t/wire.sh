@@ -571,7 +571,8 @@ testSyncCheckRealClients() {
 	assertTrue "the bot is caught" \
 	    "grep -q '^554 5.5.1 Client sent data before the reply to EHLO' '$T/out'"
 	settle
-	assertEquals "one early line: the bot's" 1 "$(logs | grep -c early)"
+	assertEquals "one early line: the bot's: $(logs | grep early)" 1 \
+	    "$(logs | grep -c early)"
 }
 
 testRandomWait() {
