@@ -66,12 +66,15 @@ version.h: VERSION
 	( echo '/* generated from VERSION by make; edit that file */'; \
 	  echo '#define VERSION "'"`head -n 1 VERSION`"'"' ) > version.h
 
-earlytalker.o: compile earlytalker.c cache.h io.h log.h proxy.h rules.h \
-    settings.h smtp.h version.h wait.h
+earlytalker.o: compile earlytalker.c cache.h greet.h io.h log.h proxy.h \
+    rules.h settings.h smtp.h version.h wait.h
 	./compile earlytalker.c
 
 cache.o: compile cache.c cache.h io.h log.h smtp.h
 	./compile cache.c
+
+greet.o: compile greet.c greet.h io.h log.h smtp.h
+	./compile greet.c
 
 proxy.o: compile proxy.c io.h log.h proxy.h smtp.h
 	./compile proxy.c
@@ -110,10 +113,10 @@ log.o: compile log.c io.h log.h smtp.h
 smtp.o: compile smtp.c smtp.h
 	./compile smtp.c
 
-earlytalker: load earlytalker.o cache.o io.o log.o proxy.o rules.o \
-    settings.o smtp.o wait.o
-	./load earlytalker earlytalker.o cache.o io.o log.o proxy.o rules.o \
-	    settings.o smtp.o wait.o
+earlytalker: load earlytalker.o cache.o greet.o io.o log.o proxy.o \
+    rules.o settings.o smtp.o wait.o
+	./load earlytalker earlytalker.o cache.o greet.o io.o log.o proxy.o \
+	    rules.o settings.o smtp.o wait.o
 
 earlytalker-wrap: load wrap.o respond.o drive.o io.o log.o relay.o \
     scan.o smtp.o
@@ -303,14 +306,14 @@ lint:
 	# variableScope: KNF declares at the top of a function
 	cppcheck --std=c99 --enable=warning,style,performance,portability \
 	    --suppress=variableScope --error-exitcode=1 --inline-suppr -q \
-	    earlytalker.c wrap.c respond.c drive.c cache.c io.c log.c proxy.c \
-	    rules.c relay.c scan.c settings.c smtp.c wait.c fuzz/fuzz_smtp.c \
+	    earlytalker.c greet.c wrap.c respond.c drive.c cache.c io.c log.c \
+	    proxy.c rules.c relay.c scan.c settings.c smtp.c wait.c fuzz/fuzz_smtp.c \
 	    fuzz/fuzz_relay.c fuzz/client.c fuzz/streams.c \
 	    bench/load.c bench/stub.c bench/floor.c bench/copy.c
 	clang-tidy -quiet --warnings-as-errors='*' \
 	    -checks='-*,clang-analyzer-*,bugprone-*,cert-*,-cert-err33-c,-bugprone-easily-swappable-parameters' \
-	    earlytalker.c wrap.c respond.c drive.c cache.c io.c log.c proxy.c \
-	    rules.c relay.c scan.c settings.c smtp.c wait.c bench/load.c \
+	    earlytalker.c greet.c wrap.c respond.c drive.c cache.c io.c log.c \
+	    proxy.c rules.c relay.c scan.c settings.c smtp.c wait.c bench/load.c \
 	    bench/stub.c bench/floor.c bench/copy.c fuzz/client.c \
 	    fuzz/streams.c \
 	    -- -std=c99 -D_POSIX_C_SOURCE=200809L

@@ -24,8 +24,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +32,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "greet.h"
 #include "io.h"
 #include "proxy.h"
 #include "rules.h"
@@ -48,8 +47,6 @@
 	"prog [ arg ... ]"
 #define REASON "Connecting host started transmitting before SMTP greeting"
 #define BADSEQ "503 5.5.1 Bad sequence of commands"
-#define MAXREPLIES 20		/* replies in all after a refusal */
-#define LINGER_QUIET_MS 200	/* the linger ends after this much silence */
 #define DAY 86400000UL		/* -C default, milliseconds */
 
 /* What becomes of the client. */
@@ -70,8 +67,6 @@ enum verdict {
 };
 
 static void usage(int, const char *, const char *) NORETURN;
-static void reject(const char *, const char *, const char *) NORETURN;
-static void unavailable(void) NORETURN;
 static void nomem(const char *) NORETURN;
 static void fail(const char *) NORETURN;
 
@@ -81,39 +76,16 @@ static struct settings cf = {	/* the options: settings.h */
 };
 static int checkonly;		/* 1: -n, check the configuration, run
 				 * nothing */
-static int teased;		/* 1: the 220- line went out */
+static int teased;		/* 1: the teaser's 220- line went out */
 static int caching;		/* 1: a pass of this client is cached */
 static int proxylocal;		/* 1: a PROXY LOCAL header: the balancer's
 				 * own check, never in the pass cache */
-static char host[SMTP_TEXTMAX + 1];	/* our name, after a teaser */
 
 /* Say what is wrong with the options, then how to use them; exit 100. */
 static void
 usage(int opt, const char *val, const char *why)
 {
 	die_usage(PROG, USAGE, opt, val, why);
-}
-
-/* After a teaser every line of the greeting must say 220: finish it. */
-static void
-finish_greeting(void)
-{
-	char buf[SMTP_TEXTMAX + 16];
-
-	(void)snprintf(buf, sizeof buf, "220 %s ESMTP", host);
-	(void)reply(buf);
-}
-
-/* Give up after a fatal line: the client is to come back later.  Never a
- * 421 straight after a teaser's 220- line; never killed by SIGPIPE. */
-static void
-unavailable(void)
-{
-	(void)signal(SIGPIPE, SIG_IGN);
-	if (teased)
-		finish_greeting();
-	(void)reply(REPLY_TEMP);
-	exit(111);
 }
 
 /* A variable for prog cannot be set: out of memory; unavailable(). */
@@ -130,61 +102,6 @@ fail(const char *what)
 {
 	log_fatal("unable to %s: %s", what, strerror(errno));
 	exit(111);
-}
-
-/*
- * Refuse the client.  first and text make the opening reply: the 554 of
- * RFC 5321 section 3.1 or the 421 of section 3.8, in place of the
- * greeting; after a teaser first is NULL and the 220 that finishes the
- * greeting opens instead.  Then each command line gets each, until QUIT,
- * the -l linger, a silence (LINGER_QUIET_MS and two round trips) or
- * MAXREPLIES.  A 421 closes.  Close cleanly, exit 0.
- */
-static void
-reject(const char *first, const char *text, const char *each)
-{
-	char buf[SMTP_TEXTMAX + 16];
-	struct input in;
-	struct smtp_line l;
-	long long deadline, quiet, silence;
-	int replies = 1, st, one = 1;
-
-	(void)signal(SIGPIPE, SIG_IGN);	/* no exec follows */
-	/* each reply goes out as it is written, not a round trip later
-	 * behind the one before: a far client has its 503 with its 554 */
-	(void)setsockopt(1, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (first != NULL) {
-		(void)snprintf(buf, sizeof buf, "%s %s", first, text);
-		if (reply(buf) == -1 || first[0] == '4' || cf.linger_ms == 0)
-			goto done;
-	} else	/* with -l 0 too, the line that came early is answered */
-		finish_greeting();
-	memset(&in, 0, sizeof in);
-	memset(&l, 0, sizeof l);
-	deadline = now_ms() + (long long)cf.linger_ms;
-	/* a client that has its answer and says nothing more for
-	 * LINGER_QUIET_MS, and the round trips its answer takes, has gone
-	 * quiet: it holds a slot for nothing.  One that answers the 554
-	 * with QUIT has done so by then, near or far, or it meets
-	 * close_clean()'s drain. */
-	silence = silence_ms(LINGER_QUIET_MS);
-	while (replies < MAXREPLIES) {
-		quiet = now_ms() + silence;
-		st = next_line(&in, &l, quiet < deadline ? quiet : deadline);
-		if (st != LINE_OK && st != LINE_LONG)
-			break;
-		replies++;
-		if (st == LINE_OK &&
-		    smtp_verb(l.buf, l.len, NULL) == V_QUIT) {
-			(void)reply("221 2.0.0 Bye");
-			break;
-		}
-		if (reply(each) == -1 || each[0] == '4')
-			break;
-	}
-done:
-	close_clean();
-	exit(0);
 }
 
 /* A name (text, directory, file) for opt: not empty, not an option. */
@@ -394,21 +311,6 @@ known(const char *ip)
 	return NEXT;
 }
 
-/* The teaser: a first greeting line; prog's 220 line ends it. */
-static void
-tease(void)
-{
-	char text[SMTP_TEXTMAX + 1], line[SMTP_TEXTMAX + 8];
-	void (*sigpipe)(int);
-
-	local_host(host, sizeof host);
-	smtp_text(text, sizeof text, cf.teaser);
-	(void)snprintf(line, sizeof line, "220-%s", text);
-	sigpipe = signal(SIGPIPE, SIG_IGN);
-	teased = reply(line) == 0;
-	(void)signal(SIGPIPE, sigpipe);	/* as found: it is prog's */
-}
-
 /*
  * The verdict on a client that made fd 0 readable after waited ms.  No
  * byte waiting is a HANGUP; bytes are an early talker: EARLY, MARK with
@@ -466,7 +368,7 @@ hold(unsigned long wait_ms)
 		return EXEMPT;
 	}
 	if (cf.teaser != NULL)
-		tease();
+		teased = tease(cf.teaser);
 	waited = wait_quiet(wait_ms, &quiet);
 	if (waited == -1)
 		fail("poll fd 0");
@@ -490,13 +392,14 @@ act(enum verdict v)
 	switch (v) {
 	case EARLY:
 		if (teased)	/* RFC 5321 4.2.1: no 554 after a 220- line */
-			reject(NULL, NULL, cf.temporary ? "421 4.5.1 " REASON :
-			    "550 5.5.1 " REASON);
-		reject(cf.temporary ? "421 4.5.1" : "554 5.5.1", REASON,
-		    BADSEQ);
+			refuse(NULL, NULL, cf.temporary ? "421 4.5.1 " REASON :
+			    "550 5.5.1 " REASON, cf.linger_ms);
+		refuse(cf.temporary ? "421 4.5.1" : "554 5.5.1", REASON,
+		    BADSEQ, cf.linger_ms);
 	case MARKED:	/* the mark's text, as known() read it */
 		(void)smtp_marked(text, sizeof text, getenv("EARLYTALKER"));
-		reject(cf.temporary ? "421 4.7.1" : "554 5.7.1", text, BADSEQ);
+		refuse(cf.temporary ? "421 4.7.1" : "554 5.7.1", text, BADSEQ,
+		    cf.linger_ms);
 	case NOPROXY:
 		(void)signal(SIGPIPE, SIG_IGN);
 		(void)reply("421 4.3.0 Bad or missing PROXY protocol header");
