@@ -101,6 +101,9 @@ drive.o: compile drive.c drive.h io.h log.h relay.h scan.h smtp.h
 relay.o: compile relay.c relay.h scan.h smtp.h
 	./compile relay.c
 
+ends.o: compile ends.c relay.h scan.h smtp.h
+	./compile ends.c
+
 scan.o: compile scan.c scan.h smtp.h
 	./compile scan.c
 
@@ -119,9 +122,9 @@ earlytalker: load earlytalker.o cache.o greet.o io.o log.o proxy.o \
 	    rules.o settings.o smtp.o wait.o
 
 earlytalker-wrap: load wrap.o respond.o drive.o io.o log.o relay.o \
-    scan.o smtp.o
+    ends.o scan.o smtp.o
 	./load earlytalker-wrap wrap.o respond.o drive.o io.o log.o relay.o \
-	    scan.o smtp.o
+	    ends.o scan.o smtp.o
 
 bench/load.o: compile bench/load.c
 	./compile -o bench/load.o bench/load.c
@@ -274,10 +277,11 @@ fuzz_smtp: fuzz/fuzz_smtp.c scan.c scan.h smtp.c smtp.h proxy.c proxy.h \
 	    -o fuzz_smtp fuzz/fuzz_smtp.c scan.c smtp.c proxy.c io.c log.c
 
 fuzz_relay: fuzz/fuzz_relay.c fuzz/client.c fuzz/client.h relay.c relay.h \
-    scan.c scan.h smtp.c smtp.h
+    ends.c scan.c scan.h smtp.c smtp.h
 	$(CLANG) -g -O1 -std=c99 -D_POSIX_C_SOURCE=200809L -I. -Ifuzz \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o fuzz_relay fuzz/fuzz_relay.c fuzz/client.c relay.c scan.c smtp.c
+	    -o fuzz_relay fuzz/fuzz_relay.c fuzz/client.c relay.c ends.c \
+	    scan.c smtp.c
 
 # each harness gets FUZZTIME seconds
 fuzz: fuzz_smtp fuzz_relay
@@ -307,14 +311,14 @@ lint:
 	cppcheck --std=c99 --enable=warning,style,performance,portability \
 	    --suppress=variableScope --error-exitcode=1 --inline-suppr -q \
 	    earlytalker.c greet.c wrap.c respond.c drive.c cache.c io.c log.c \
-	    proxy.c rules.c relay.c scan.c settings.c smtp.c wait.c fuzz/fuzz_smtp.c \
-	    fuzz/fuzz_relay.c fuzz/client.c fuzz/streams.c \
+	    proxy.c rules.c relay.c ends.c scan.c settings.c smtp.c wait.c \
+	    fuzz/fuzz_smtp.c fuzz/fuzz_relay.c fuzz/client.c fuzz/streams.c \
 	    bench/load.c bench/stub.c bench/floor.c bench/copy.c
 	clang-tidy -quiet --warnings-as-errors='*' \
 	    -checks='-*,clang-analyzer-*,bugprone-*,cert-*,-cert-err33-c,-bugprone-easily-swappable-parameters' \
 	    earlytalker.c greet.c wrap.c respond.c drive.c cache.c io.c log.c \
-	    proxy.c rules.c relay.c scan.c settings.c smtp.c wait.c bench/load.c \
-	    bench/stub.c bench/floor.c bench/copy.c fuzz/client.c \
+	    proxy.c rules.c relay.c ends.c scan.c settings.c smtp.c wait.c \
+	    bench/load.c bench/stub.c bench/floor.c bench/copy.c fuzz/client.c \
 	    fuzz/streams.c \
 	    -- -std=c99 -D_POSIX_C_SOURCE=200809L
 

@@ -1,7 +1,7 @@
 /* relay.h: the state of earlytalker-wrap's relay (-D, -S), in one place,
- * and the pure functions that move it on: only they do.  drive.c does the
- * I/O; the relay fuzzer (fuzz/fuzz_relay.c) drives the same functions
- * against models of SMTP servers. */
+ * and the pure functions that move it on (relay.c, ends.c): only they
+ * do.  drive.c does the I/O; the relay fuzzer (fuzz/fuzz_relay.c) drives
+ * the same functions against models of SMTP servers. */
 #ifndef RELAY_H
 #define RELAY_H
 
