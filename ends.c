@@ -1,7 +1,8 @@
 /* ends.c: earlytalker-wrap's relay after its verdicts and at its ends:
  * the replies still owed before a refusal, the relay's own last reply,
- * prog's end, the client's, and observe mode's blindness.  Pure, as
- * relay.c, whose state (relay.h) they move on; drive.c calls them. */
+ * prog's end, the client's, and the end of its reading (at TLS, or a
+ * verdict in observe mode).  Pure, as relay.c, whose state (relay.h)
+ * they move on; drive.c calls them. */
 
 #include <string.h>
 
@@ -80,8 +81,9 @@ relay_gone(struct relay *r)
 }
 
 /*
- * Observe mode, after a verdict: the relay takes it back and lets every
- * byte pass both ways from here on, unread, what it held too.
+ * The relay reads no more and lets every byte pass both ways from here
+ * on, unread, what it held too: after prog's 220 to STARTTLS, and in
+ * observe mode after a verdict, which it takes back.
  */
 void
 relay_blind(struct relay *r)

@@ -311,9 +311,7 @@ answered(struct relay *r, const struct smtp_rline *rl)
 	if (verb == V_STARTTLS) {
 		r->starttls = 0;
 		if (rl->code == 220) {
-			r->blind = 1;
-			r->cs.mode = CS_BLIND;
-			r->p.ok = r->p.scanned = r->p.len;
+			relay_blind(r);	/* TLS from here on */
 			return 1;
 		}
 	}
