@@ -10,7 +10,7 @@
 # delivered); the others in their rig's queue.  Postfix's smtpd -S, Exim
 # and qpsmtpd need root (their private queues and postdrop): CI runs as
 # root.  Last, the real clients (msmtp, Postfix's and Exim's smtp
-# clients) through the whole chain.
+# clients) through the whole chain, and msmtp's STARTTLS to Exim.
 #
 # Alone: ./test t/relay-servers.sh, or sh t/relay-servers.sh [-- testName ...]
 
@@ -895,6 +895,55 @@ EOT
 		unserve
 	done
 	rm -rf "$C"
+}
+
+# case: STARTTLS through the relay to Exim with TLS (Postfix's smtpd -S
+# offers none), from a real client (msmtp): after Exim's 220 the relay
+# reads no more, and the TLS session passes both ways unread: Exim logs
+# the message as taken over TLS (P=esmtps), the message is kept, its
+# body whole, and no one is flagged.  No tap: GnuTLS reads its fd 0
+# with recv(), which a pipe refuses.
+testClosedRealStartTLS() {
+	skip_for msmtp && return
+	skip_for openssl && return
+	srv exim || return
+	R=$T/rig.tls
+	if [ ! -f "$R/kind" ]; then
+		rig exim "$R" || return
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		    -nodes -days 2 -subj /CN=mx.example.net \
+		    -keyout "$R/key.pem" -out "$R/cert.pem" > "$R/ssl.out" 2>&1 ||
+		    { fail "openssl: $(cat "$R/ssl.out")"; return; }
+		sed "s|^tls_advertise_hosts =\$|tls_advertise_hosts = *\\
+tls_certificate = $R/cert.pem\\
+tls_privatekey = $R/key.pem|" "$R/exim.conf" > "$R/exim.tls" &&
+		    mv "$R/exim.tls" "$R/exim.conf"
+	fi
+	echo "exercised: msmtp STARTTLS to Exim"
+	"$PY" "$top/t/randmsg.py" real "$T/real.msg"
+	sed '1,/^$/d' "$T/real.msg" > "$T/real.body"
+	for w in '-D 1' '-D 1 -S'; do
+		rig_reset "$R"
+		: > "$R/log/mainlog"
+		# shellcheck disable=SC2086
+		serve $RUNNER "$EW" $w "$R/smtpd"
+		timeout 60 msmtp -C /dev/null --host=127.0.0.1 --port="$port" \
+		    --auth=off --tls=on --tls-starttls=on --tls-certcheck=off \
+		    --domain=msmtp.example.org --from=msmtp@example.org \
+		    b@example.net < "$T/real.msg" > "$T/msmtp.out" 2>&1
+		assertEquals "[$w] msmtp: exit ($(cat "$T/msmtp.out"))" 0 $?
+		done_session
+		assertEquals "[$w] kept" 1 "$(rig_count "$R")"
+		rig_show "$R" 1 | sed '1,/^$/d' > "$T/got"
+		cmp -s "$T/real.body" "$T/got" ||
+		    fail "[$w] the body changed: $(cmp "$T/real.body" "$T/got" 2>&1)"
+		assertEquals "[$w] Exim took it over TLS ($(cat "$R/log/mainlog"))" \
+		    1 "$(grep -c ' <= msmtp@example\.org .* P=esmtps X=TLS' \
+		    "$R/log/mainlog")"
+		assertEquals "[$w] none flagged" "" "$(logs)"
+		assertEquals "[$w] the session's exit" 0 "$(status)"
+		unserve
+	done
 }
 
 # ms N: the Nth session's time in $T/clock.ms, in seconds
